@@ -19,7 +19,7 @@ from .core import get_profile, PROFILES
 from .data import (CorpusError, DEGRADATIONS, assemble_corpus, colorize_dls, default_corpus_dir, image_files,
                               mod_crop, open_rgb, downscale, skimage_photos, superres_dls, style_dls)
 from .learners import colorize_learner, distributed_context, style_learner, superres_learner, load_checkpoint
-from .inference import (ModelFileError, colorize_image, enhance_files, load_model, predict, save_model,
+from .inference import (ModelFileError, colorize_image, enhance_files, load_model, save_model,
                                    stylize_image, upscale_image)
 from .evaluation import bicubic_upscaler, mean_table, superres_table
 

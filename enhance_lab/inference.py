@@ -19,7 +19,7 @@ from fastprogress.fastprogress import progress_bar
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from .data import IMAGE_EXTENSIONS, ImageReadError, image_files, read_image, to_grey
+from .data import ImageReadError, read_image, to_grey
 from .models import EnhanceUnet, build_unet
 
 # %% auto #0
