@@ -18,12 +18,12 @@ from PIL import Image
 from fastprogress.fastprogress import progress_bar
 
 from .data import ImageReadError, downscale, mod_crop, open_rgb, to_grey
-from .metrics import evaluate_y, psnr, ssim
+from .metrics import check_images, evaluate_y, psnr, rgb_to_y, shave, ssim
 from .losses import VGGTerms
 
 # %% auto #0
-__all__ = ['pil_to_batch', 'feature_distance', 'bicubic_upscaler', 'superres_table', 'mean_table', 'colourfulness', 'ab_error',
-           'colorize_table', 'show_rows']
+__all__ = ['pil_to_batch', 'feature_distance', 'edge_energy', 'sharpness', 'bicubic_upscaler', 'superres_table', 'mean_table',
+           'colourfulness', 'ab_error', 'colorize_table', 'show_rows']
 
 # %% ../nbs/08_evaluation.ipynb #34d85ee7
 def pil_to_batch(img: Image.Image) -> torch.Tensor:
@@ -42,6 +42,17 @@ def feature_distance(vgg_terms: VGGTerms, pred: torch.Tensor, target: torch.Tens
     "The relative-L1 VGG feature distance between two images (the loss's `feature` term)."
     with torch.no_grad(): return vgg_terms(pred, target)['feature'].item()
 
+# %% ../nbs/08_evaluation.ipynb #b7c1e0a2
+def edge_energy(y: torch.Tensor) -> torch.Tensor:
+    "Mean absolute horizontal plus vertical difference of each image in a (n, c, h, w) batch."
+    return y.diff(dim=-1).abs().mean((-3, -2, -1)) + y.diff(dim=-2).abs().mean((-3, -2, -1))
+
+def sharpness(pred: torch.Tensor, target: torch.Tensor, border: int = 0) -> torch.Tensor:
+    "Edge energy of `pred` over that of `target`, on Y with `border` px shaved: 1 as sharp as the truth, < 1 blurrier."
+    check_images(pred, target)
+    py, ty = (shave(rgb_to_y(t.clamp(0, 1)), border) for t in (pred, target))
+    return edge_energy(py)/edge_energy(ty)
+
 # %% ../nbs/08_evaluation.ipynb #5acb3a76
 def bicubic_upscaler(scale: int) -> Callable[[Image.Image], Image.Image]:
     "The bicubic baseline."
@@ -49,7 +60,7 @@ def bicubic_upscaler(scale: int) -> Callable[[Image.Image], Image.Image]:
 
 def superres_table(methods: dict[str, Callable], paths: list[Path], scale: int, vgg_terms: VGGTerms | None = None,
                    max_side: int | None = None) -> pd.DataFrame:
-    "One row per (photo, method): PSNR-Y, SSIM-Y and (with `vgg_terms`) the feature distance."
+    "One row per (photo, method): PSNR-Y, SSIM-Y, sharpness and (with `vgg_terms`) the feature distance."
     rows = []
     for path in progress_bar(paths, leave=False):
         if (hr := _read_shrunk(path, max_side)) is None: continue
@@ -57,7 +68,8 @@ def superres_table(methods: dict[str, Callable], paths: list[Path], scale: int, 
         lr, target = downscale(hr, scale), pil_to_batch(hr)
         for name, fn in methods.items():
             pred = pil_to_batch(fn(lr))
-            row = {'photo': Path(path).name, 'method': name, **{k: v.item() for k, v in evaluate_y(pred, target, scale).items()}}
+            row = {'photo': Path(path).name, 'method': name, **{k: v.item() for k, v in evaluate_y(pred, target, scale).items()},
+                   'sharpness': sharpness(pred, target, scale).item()}
             if vgg_terms is not None: row['feature'] = feature_distance(vgg_terms, pred, target)
             rows.append(row)
     return pd.DataFrame(rows)
