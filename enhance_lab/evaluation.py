@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
 
-from .data import ImageReadError, downscale, mod_crop, open_rgb, to_grey
+from .data import ImageReadError, downscale, image_to_tensor, mod_crop, open_rgb, to_grey
 from .metrics import check_images, evaluate_y, psnr, rgb_to_y, shave, ssim
 from .losses import VGGTerms
 
@@ -28,7 +28,7 @@ __all__ = ['pil_to_batch', 'feature_distance', 'edge_energy', 'sharpness', 'bicu
 # %% ../nbs/08_evaluation.ipynb #34d85ee7
 def pil_to_batch(img: Image.Image) -> torch.Tensor:
     "PIL RGB → (1, 3, h, w) float in [0, 1]."
-    return torch.from_numpy(np.asarray(img, dtype=np.float32)/255).permute(2, 0, 1)[None]
+    return image_to_tensor(img)[None]
 
 def _read_shrunk(path: Path, max_side: int | None) -> Image.Image | None:
     "A test photo shrunk to `max_side` (long side), or None with a warning when it cannot be read."

@@ -19,7 +19,7 @@ from fastprogress.fastprogress import progress_bar
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from .data import ImageReadError, read_image, to_grey
+from .data import ImageReadError, image_to_tensor, read_image, to_grey
 from .models import EnhanceUnet, build_unet
 
 # %% auto #0
@@ -123,15 +123,18 @@ def predict(model, image: Tensor, tile: int | None = 512, overlap: int = 64, pro
     return out.div_(weight).clamp_(0, 1)
 
 # %% ../nbs/07_inference.ipynb #6ed1ce87
-def _to_tensor(img: Image.Image) -> Tensor: return torch.from_numpy(np.asarray(img, dtype=np.float32)/255).permute(2, 0, 1)
 def _to_image(t: Tensor) -> Image.Image:
     "Float (3, h, w) in [0, 1] → PIL RGB (in place, to keep peak memory low on huge images)."
     return Image.fromarray(t.mul_(255).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy())
 
+def _predict_image(model, img: Image.Image, tile: int | None) -> Image.Image:
+    "`predict` on an RGB PIL image kept as uint8 (tiles become floats one at a time); a progress bar past 4 tiles."
+    x = torch.from_numpy(np.array(img)).permute(2, 0, 1)
+    return _to_image(predict(model, x, tile, progress=bool(tile) and x.shape[-1]*x.shape[-2] > 4*tile*tile))
+
 def upscale_image(model, img: Image.Image, scale: int, tile: int | None = 512) -> Image.Image:
     "Super-resolve an RGB PIL image by `scale`."
-    x = torch.from_numpy(np.asarray(img.resize((img.width*scale, img.height*scale), Image.BICUBIC))).permute(2, 0, 1)
-    return _to_image(predict(model, x, tile, progress=x.shape[-1]*x.shape[-2] > 4*tile*tile if tile else False))
+    return _predict_image(model, img.resize((img.width*scale, img.height*scale), Image.BICUBIC), tile)
 
 def colorize_image(model, img: Image.Image, render_size: int = 512) -> Image.Image:
     "Colourise a photo: chroma from the model (run at `render_size`), luminance from the photo at full resolution."
@@ -139,15 +142,15 @@ def colorize_image(model, img: Image.Image, render_size: int = 512) -> Image.Ima
     grey = to_grey(img)
     factor = min(1., render_size/max(img.size))
     small = grey.resize((max(32, round(img.width*factor)), max(32, round(img.height*factor))), Image.BICUBIC)
-    colour = predict(model, _to_tensor(small), tile=None)
+    colour = predict(model, image_to_tensor(small), tile=None)
     colour = F.interpolate(colour[None], size=(img.height, img.width), mode='bicubic', align_corners=False).clamp(0, 1)
     ycc = kornia.color.rgb_to_ycbcr(colour)
-    ycc[:, :1] = kornia.color.rgb_to_ycbcr(_to_tensor(grey)[None])[:, :1]
+    ycc[:, :1] = kornia.color.rgb_to_ycbcr(image_to_tensor(grey)[None])[:, :1]
     return _to_image(kornia.color.ycbcr_to_rgb(ycc)[0].clamp(0, 1))
 
 def stylize_image(model, img: Image.Image, tile: int | None = 512) -> Image.Image:
     "Stylise an RGB PIL image."
-    return _to_image(predict(model, _to_tensor(img), tile))
+    return _predict_image(model, img, tile)
 
 # %% ../nbs/07_inference.ipynb #bf2984a8
 class OutputExistsError(FileExistsError):
