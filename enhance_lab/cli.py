@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         e.add_argument('--overwrite', action='store_true', help='replace existing outputs')
         if name == 'upscale': e.add_argument('--scale', type=int, help="check the model's scale")
         if name == 'colorize': e.add_argument('--render-size', type=int, default=512, help='long side the model sees')
-    v = sub.add_parser('evaluate', help='PSNR-Y / SSIM-Y against bicubic on a folder of high-resolution photos')
+    v = sub.add_parser('evaluate', help='PSNR-Y / SSIM-Y / sharpness against bicubic on a folder of high-resolution photos')
     v.add_argument('folder', type=Path)
     v.add_argument('--scale', type=int, default=2, choices=[2, 3, 4])
     v.add_argument('--model', type=Path, help='a super-resolution model to compare with bicubic')
@@ -80,8 +80,8 @@ def _parser() -> argparse.ArgumentParser:
 
 # %% ../nbs/10_cli.ipynb #c91416e5
 def _print_table(table) -> None:
-    "Per-photo PSNR-Y / SSIM-Y for each method, then the means."
-    wide = table.pivot(index='photo', columns='method', values=['psnr_y', 'ssim_y'])
+    "Per-photo PSNR-Y / SSIM-Y / sharpness for each method, then the means."
+    wide = table.pivot(index='photo', columns='method', values=['psnr_y', 'ssim_y', 'sharpness'])
     wide.columns = [f'{m} {k}' for k, m in wide.columns]
     wide = wide[sorted(wide.columns, key=lambda c: (c.split()[-1], c))]
     wide.loc['MEAN'] = wide.mean()
@@ -154,7 +154,7 @@ def cmd_enhance(a) -> int:
     return 1 if failed else 0
 
 def cmd_evaluate(a) -> int:
-    "Print PSNR-Y / SSIM-Y of bicubic (and the model) on a folder."
+    "Print PSNR-Y / SSIM-Y / sharpness of bicubic (and the model) on a folder."
     try: paths = image_files(a.folder)
     except FileNotFoundError as e: print(f"error: {e}", file=sys.stderr); return 2
     model = None
