@@ -1,5 +1,5 @@
-"""Per-photo and mean quality tables for super-resolution (PSNR-Y, SSIM-Y, VGG feature distance, against bicubic and
-peers) and colourisation (colourfulness, PSNR, SSIM, Lab ab error, feature distance), on held-out photos.
+"""Per-photo and mean quality tables for super-resolution (PSNR-Y, SSIM-Y, sharpness, VGG feature distance, against
+bicubic and peers) and colourisation (colourfulness, PSNR, SSIM, Lab ab error, feature distance), on held-out photos.
 
 Docs: https://enhance-lab.github.io/enhance_lab/evaluation.html.md"""
 
