@@ -22,8 +22,8 @@ from .metrics import check_images, evaluate_y, psnr, rgb_to_y, shave, ssim
 from .losses import VGGTerms
 
 # %% auto #0
-__all__ = ['pil_to_batch', 'feature_distance', 'edge_energy', 'sharpness', 'bicubic_upscaler', 'superres_table', 'mean_table',
-           'colourfulness', 'ab_error', 'colorize_table', 'show_rows']
+__all__ = ['pil_to_batch', 'feature_distance', 'sharpness', 'bicubic_upscaler', 'superres_table', 'mean_table', 'colourfulness',
+           'ab_error', 'colorize_table', 'show_rows']
 
 # %% ../nbs/08_evaluation.ipynb #34d85ee7
 def pil_to_batch(img: Image.Image) -> torch.Tensor:
@@ -43,7 +43,7 @@ def feature_distance(vgg_terms: VGGTerms, pred: torch.Tensor, target: torch.Tens
     with torch.no_grad(): return vgg_terms(pred, target)['feature'].item()
 
 # %% ../nbs/08_evaluation.ipynb #b7c1e0a2
-def edge_energy(y: torch.Tensor) -> torch.Tensor:
+def _edge_energy(y: torch.Tensor) -> torch.Tensor:
     "Mean absolute horizontal plus vertical difference of each image in a (n, c, h, w) batch."
     return y.diff(dim=-1).abs().mean((-3, -2, -1)) + y.diff(dim=-2).abs().mean((-3, -2, -1))
 
@@ -51,7 +51,7 @@ def sharpness(pred: torch.Tensor, target: torch.Tensor, border: int = 0) -> torc
     "Edge energy of `pred` over that of `target`, on Y with `border` px shaved: 1 as sharp as the truth, < 1 blurrier."
     check_images(pred, target)
     py, ty = (shave(rgb_to_y(t.clamp(0, 1)), border) for t in (pred, target))
-    return edge_energy(py)/edge_energy(ty)
+    return _edge_energy(py)/_edge_energy(ty)
 
 # %% ../nbs/08_evaluation.ipynb #5acb3a76
 def bicubic_upscaler(scale: int) -> Callable[[Image.Image], Image.Image]:
