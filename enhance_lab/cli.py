@@ -11,17 +11,7 @@ from __future__ import annotations
 import argparse, os, sys, time, warnings
 from pathlib import Path
 
-import numpy as np
-import torch
-from PIL import Image
-
-from .core import get_profile, PROFILES
-from .data import (CorpusError, DEGRADATIONS, assemble_corpus, colorize_dls, default_corpus_dir, image_files,
-                              mod_crop, open_rgb, downscale, skimage_photos, superres_dls, style_dls)
-from .learners import colorize_learner, distributed_context, style_learner, superres_learner, load_checkpoint
-from .inference import (ModelFileError, colorize_image, enhance_files, load_model, save_model,
-                                   stylize_image, upscale_image)
-from .evaluation import bicubic_upscaler, mean_table, superres_table
+from .core import DEGRADATIONS, PRECISIONS, PROFILES, get_profile
 
 # %% auto #0
 __all__ = ['EXAMPLES', 'COMMANDS', 'cmd_train', 'cmd_enhance', 'cmd_evaluate', 'cmd_corpus', 'cmd_demo', 'main']
@@ -44,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
                                 'colourisation and style transfer.', epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest='command', required=True)
     c = sub.add_parser('corpus', help='assemble the offline photo corpus from Debian packages')
-    c.add_argument('--dest', type=Path, help=f'where to put it (default {default_corpus_dir()})')
+    c.add_argument('--dest', type=Path, help='where to put it (default: corpus/ in the enhance_lab cache, ~/.cache/enhance_lab or $ENHANCE_LAB_CACHE)')
     t = sub.add_parser('train', help='train a model', epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument('task', choices=['superres', 'colorize', 'style'])
     t.add_argument('--source', default='samples', help="'samples', 'corpus', 'pets', 'imagenette' or a folder of photos")
@@ -52,20 +42,27 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--degradation', default='bicubic', choices=DEGRADATIONS)
     t.add_argument('--profile', choices=sorted(PROFILES), help='run profile (default: ENHANCE_LAB_PROFILE or auto)')
     t.add_argument('--epochs', type=int, help='epochs (default: the profile\'s)')
+    t.add_argument('--steps', type=int, help='train for this many optimiser steps instead of epochs (one-cycle over the steps)')
+    t.add_argument('--checkpoint-every', type=int, default=250, help='with --steps: checkpoint (and validate) every this many steps')
+    t.add_argument('--freeze', action='store_true', help='keep the pretrained encoder frozen (its batch-norm layers still train)')
     t.add_argument('--lr', type=float, default=1e-3)
+    t.add_argument('--seed', type=int, default=0, help='seeds the initial weights and every epoch\'s crops (same seed, same run)')
+    t.add_argument('--precision', default='auto', choices=PRECISIONS, help='auto: bf16 where the CPU has it, fp16 on CUDA (gpu profile), else fp32')
     t.add_argument('--loss', help='loss preset (default: the task\'s)')
     t.add_argument('--norm', choices=['batch', 'weight', 'spectral', 'none'])
     t.add_argument('--style', type=Path, help='style image (style task; default: the bundled Starry Night)')
     t.add_argument('--out', type=Path, required=True, help='model path (NAME → NAME.safetensors + NAME.json)')
-    t.add_argument('--resume', action='store_true', help='resume from the checkpoint beside --out')
+    t.add_argument('--resume', action='store_true', help='continue an interrupted run from its checkpoint (NAME.ckpt beside --out)')
     t.add_argument('--overwrite', action='store_true', help='replace an existing model file')
     for name, what in (('upscale', 'super-resolve'), ('colorize', 'colourise'), ('stylize', 'stylise')):
         e = sub.add_parser(name, help=f'{what} a photo or a folder of photos')
-        e.add_argument('inputs', nargs='+', type=Path, help='image files or folders')
+        e.add_argument('inputs', nargs='+', type=Path, help='image files or folders (searched recursively; the output folder mirrors their subfolders)')
         e.add_argument('-o', '--output', type=Path, required=True, help='output file (one input) or folder')
         e.add_argument('--model', type=Path, required=True, help='a .safetensors model saved by enhance_lab')
         e.add_argument('--tile', type=int, default=512, help='tile size in pixels (0: whole image at once)')
         e.add_argument('--overwrite', action='store_true', help='replace existing outputs')
+        e.add_argument('--max-pixels', type=int, help='refuse larger images (default: PIL\'s limit, about 89 megapixels)')
+        e.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16'], help='auto: bf16 where the CPU has it, else fp32')
         if name == 'upscale': e.add_argument('--scale', type=int, help="check the model's scale")
         if name == 'colorize': e.add_argument('--render-size', type=int, default=512, help='long side the model sees')
     v = sub.add_parser('evaluate', help='PSNR-Y / SSIM-Y / sharpness against bicubic on a folder of high-resolution photos')
@@ -90,88 +87,177 @@ def _print_table(table) -> None:
 # %% ../nbs/10_cli.ipynb #43d39014
 def _is_main_process() -> bool: return int(os.environ.get('RANK', '0')) == 0
 
-def cmd_train(a) -> int:
-    "Train a model for `a.task` and save it (rank 0 only when distributed)."
-    out = a.out.with_suffix('.safetensors')
-    if out.exists() and not (a.overwrite or a.resume):
-        print(f"error: {out} exists (pass --overwrite to replace it)", file=sys.stderr); return 2
-    p = get_profile(a.profile)
-    kwargs = dict(profile=p)
+def _checkpoint_folder(out: Path) -> Path: return out.parent/f'{out.name}.ckpt'
+
+def _train_usage_error(a) -> str | None:
+    "What is wrong with the `train` arguments, found before any work (None if nothing)."
+    import math
+    out, ckpt = a.out.with_suffix('.safetensors'), _checkpoint_folder(a.out)
+    if a.steps is not None and a.steps <= 0: return f"--steps must be positive, got {a.steps}"
+    if a.epochs is not None and a.epochs <= 0: return f"--epochs must be positive, got {a.epochs}"
+    if a.checkpoint_every <= 0: return f"--checkpoint-every must be positive, got {a.checkpoint_every}"
+    if not (math.isfinite(a.lr) and a.lr > 0): return f"--lr must be a positive number, got {a.lr}"
+    folder = next((d for d in [a.out.parent, *a.out.parent.parents] if d.exists()), Path('.'))
+    if not folder.is_dir(): return f"{a.out}: cannot create the output folder, {folder} is a file"
+    if not os.access(folder, os.W_OK): return f"{a.out}: the folder {folder} is not writable"
+    if a.resume and not ckpt.exists() and not out.exists(): return f"--resume: no checkpoint at {ckpt}"
+    if not a.resume and not a.overwrite:
+        if out.exists(): return f"{out} exists (pass --overwrite to replace it)"
+        if ckpt.exists(): return f"{ckpt} holds an unfinished run: pass --resume to continue it, or --overwrite to start again"
+    return None
+
+def _learner_for(a, p, steps_per_epoch: int | None):
+    "DataLoaders and learner for the `train` arguments."
+    from enhance_lab.data import colorize_dls, style_dls, superres_dls
+    from enhance_lab.learners import colorize_learner, style_learner, superres_learner
+    kwargs = dict(profile=p, precision=a.precision, seed=a.seed)
     if a.task == 'superres':
-        dls = superres_dls(a.source, a.scale, a.degradation, profile=p, size=p.size - p.size % a.scale)
-        learn = superres_learner(dls, loss=a.loss or 'superres', norm=a.norm or 'spectral', checkpoint_dir=a.out.parent/f'{a.out.name}.ckpt', **kwargs)
-    elif a.task == 'colorize':
-        dls = colorize_dls(a.source, profile=p)
-        learn = colorize_learner(dls, loss=a.loss or 'colorize', norm=a.norm or 'weight', checkpoint_dir=a.out.parent/f'{a.out.name}.ckpt', **kwargs)
-    else:
-        dls = style_dls(a.source, profile=p)
-        learn = style_learner(dls, a.style, norm=a.norm or 'spectral', checkpoint_dir=a.out.parent/f'{a.out.name}.ckpt', **kwargs)
-    epochs, start = a.epochs or p.epochs, 0
-    if a.resume and (a.out.parent/f'{a.out.name}.ckpt'/'state.json').exists(): start = load_checkpoint(learn, a.out.parent/f'{a.out.name}.ckpt')
+        dls = superres_dls(a.source, a.scale, a.degradation, profile=p, size=p.size - p.size % a.scale, steps_per_epoch=steps_per_epoch)
+        return dls, superres_learner(dls, loss=a.loss or 'superres', norm=a.norm or 'spectral', **kwargs)
+    if a.task == 'colorize':
+        dls = colorize_dls(a.source, profile=p, steps_per_epoch=steps_per_epoch)
+        return dls, colorize_learner(dls, loss=a.loss or 'colorize', norm=a.norm or 'weight', **kwargs)
+    dls = style_dls(a.source, profile=p, steps_per_epoch=steps_per_epoch)
+    return dls, style_learner(dls, a.style, norm=a.norm or 'spectral', **kwargs)
+
+def _history_logger(fname: Path, first_epoch: int):
+    "fastai's `CSVLogger` for a run made in pieces: one header per file, no lines for the epochs a resumed run skips."
+    from fastai.callback.progress import CSVLogger
+    class History(CSVLogger):
+        def before_fit(self):
+            fname.parent.mkdir(parents=True, exist_ok=True)
+            new = not fname.exists() or not fname.stat().st_size
+            self.file = fname.open('a')
+            if new: self.file.write(','.join(self.recorder.metric_names) + '\n')
+            self.old_logger, self.learn.logger = self.logger, self._write_line
+        def _write_line(self, log):
+            if log[0] >= first_epoch: super()._write_line(log)
+            else: self.old_logger(log)
+    return History(fname, append=True)
+
+def _save_preview(model, dls, path: Path):
+    "A titled picture of 4 validation crops: input | output | target."
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt, torch
+    x, y = dls.valid.one_batch()
+    with torch.no_grad(): pred = model.eval()(x[:4]).clamp(0, 1)
+    fig, axs = plt.subplots(len(x[:4]), 3, figsize=(7.5, 2.5*len(x[:4])), squeeze=False)
+    for row, imgs in zip(axs, zip(x[:4], pred, y[:4])):
+        for ax, img, title in zip(row, imgs, ('input', 'output', 'target')):
+            ax.imshow(img.permute(1, 2, 0).float().cpu().numpy()); ax.set_title(title); ax.axis('off')
+    fig.tight_layout(); fig.savefig(path); plt.close(fig)
+
+def cmd_train(a) -> int:
+    "Train a model for `a.task` — by epochs, or by optimiser steps with a checkpoint after every `--checkpoint-every` steps — and save it."
+    if (err := _train_usage_error(a)): print(f"error: {err}", file=sys.stderr); return 2
+    out, ckpt = a.out.with_suffix('.safetensors'), _checkpoint_folder(a.out)
+    if a.resume and out.exists() and not ckpt.exists():
+        print(f"{out}: this run is finished (the model is saved and no checkpoint is left); nothing to resume"); return 0
+    import shutil
+    from enhance_lab.inference import save_model
+    from enhance_lab.learners import Checkpoint, CheckpointError, distributed_context, load_checkpoint
+    p = get_profile(a.profile)
+    spe = min(a.steps, a.checkpoint_every) if a.steps else None
+    n_epoch = -(-a.steps//spe) if a.steps else (a.epochs or p.epochs)
+    from fastai.torch_core import set_seed
+    set_seed(a.seed, reproducible=True)                   # the U-Net's initial weights; each epoch's data is seeded by the learner
+    dls, learn = _learner_for(a, p, spe)
+    if a.freeze: learn.freeze()
+    extra = {'task': a.task, 'scale': a.scale if a.task == 'superres' else 1, 'source': str(a.source), 'n_epoch': n_epoch,
+             'steps_per_epoch': len(dls.train), 'lr': a.lr, 'freeze': a.freeze}
+    start = 0
+    if a.resume:
+        try: start = load_checkpoint(learn, ckpt, extra)
+        except CheckpointError as e: print(f"error: {e}", file=sys.stderr); return 2
+    elif ckpt.exists(): shutil.rmtree(ckpt)
+    learn.add_cbs([Checkpoint(ckpt, extra), _history_logger(ckpt/'history.csv', start)])
+    steps = n_epoch*len(dls.train)
+    print(f"training {a.task}{f' x{a.scale}' if a.task == 'superres' else ''} on {len(dls.train_ds.photos)} photos from {a.source!r}: "
+          f"{dls.bs} crops of {dls.one_batch()[0].shape[-1]} px per step, {steps} steps ({n_epoch} epochs of {len(dls.train)}), "
+          f"precision {learn.precision}{', encoder frozen' if a.freeze else ''}; checkpoints in {ckpt}"
+          + (f"; resuming after step {start*len(dls.train)}" if start else ''))
     t0 = time.time()
-    with distributed_context(learn): learn.fit_one_cycle(epochs, a.lr, start_epoch=start)
+    with distributed_context(learn): learn.fit_one_cycle(n_epoch, a.lr, start_epoch=start)
     learn.loss_func.remove()
     if getattr(learn, 'nan_message', None): print(f"error: training stopped: {learn.nan_message}", file=sys.stderr); return 1
     if not _is_main_process(): return 0
     metrics = dict(zip(learn.recorder.metric_names[1:-1], [float(v) for v in learn.recorder.values[-1]])) if learn.recorder.values else {}
-    path = save_model(learn.model, a.out, a.task, a.scale if a.task == 'superres' else 1, profile=p.name, source=str(a.source),
-                      epochs=epochs, train_photos=len(dls.train_ds.photos), crop=dls.one_batch()[0].shape[-1],
-                      wall_time_s=round(time.time() - t0, 1), metrics=metrics)
-    x, y = dls.valid.one_batch()
-    with torch.no_grad(): pred = learn.model.eval()(x[:4]).clamp(0, 1)
-    preview = torch.cat([torch.cat(list(t[:4]), 2) for t in (x[:4], pred, y[:4])], 1)
-    Image.fromarray((preview.permute(1, 2, 0).cpu().numpy()*255).round().astype(np.uint8)).save(a.out.with_suffix('.preview.png'))
-    print(f"model saved to {path} (+ {path.with_suffix('.json').name}); preview (input / output / target) at {a.out.with_suffix('.preview.png')}")
+    path = save_model(learn.model, a.out, a.task, extra['scale'], profile=p.name, source=str(a.source), steps=steps,
+                      epochs=n_epoch, train_photos=len(dls.train_ds.photos), crop=dls.one_batch()[0].shape[-1], batch=dls.bs,
+                      lr=a.lr, freeze=a.freeze, precision=learn.precision, wall_time_s=round(time.time() - t0, 1), metrics=metrics)
+    if (ckpt/'history.csv').exists(): shutil.move(ckpt/'history.csv', a.out.with_suffix('.history.csv'))
+    shutil.rmtree(ckpt, ignore_errors=True)
+    _save_preview(learn.model, dls, a.out.with_suffix('.preview.png'))
+    print(f"model saved to {path} (+ {path.with_suffix('.json').name}); loss terms per epoch in {a.out.with_suffix('.history.csv').name}; "
+          f"preview (input | output | target) at {a.out.with_suffix('.preview.png')}")
     return 0
 
 # %% ../nbs/10_cli.ipynb #1df09cac
-def _inputs(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    "Image files from files and folders; missing paths are reported as failures."
-    files, failed = [], []
+def _inputs(paths: list[Path]) -> tuple[list[Path], list[Path], list[tuple[Path, str]], int]:
+    "Files to process with their output paths relative to the output folder, the failures, and how many files were skipped quietly."
+    from enhance_lab.data import IMAGE_EXTENSIONS
+    files, rels, failed, skipped = [], [], [], 0
     for p in paths:
-        if p.is_dir(): files += [f for f in sorted(p.iterdir()) if f.is_file() and not f.name.startswith('.')]
-        elif p.exists(): files.append(p)
+        if p.is_dir():
+            for f in sorted(p.rglob('*')):
+                rel = f.relative_to(p)
+                if not f.is_file() or any(part.startswith('.') for part in rel.parts) or f.suffix.lower() not in IMAGE_EXTENSIONS:
+                    skipped += f.is_file()
+                    continue
+                files.append(f); rels.append(rel)
+        elif p.exists(): files.append(p); rels.append(Path(p.name))
         else: failed.append((p, 'file not found'))
-    return files, failed
+    return files, rels, failed, skipped
 
 def cmd_enhance(a) -> int:
     "upscale / colorize / stylize: every input processed, failures listed, exit 1 if any failed."
+    if a.tile and a.tile <= 2*64: print(f"error: --tile must be 0 (whole image) or more than 128 (twice the 64 px overlap), got {a.tile}", file=sys.stderr); return 2
+    from enhance_lab.inference import (ModelFileError, colorize_image, enhance_files, load_model, read_header, stylize_image,
+                                       upscale_image)
     task = {'upscale': 'superres', 'colorize': 'colorize', 'stylize': 'style'}[a.command]
-    try: model, config = load_model(a.model, task, getattr(a, 'scale', None))
+    try: model, config = load_model(a.model, task, getattr(a, 'scale', None), a.precision)
     except ModelFileError as e: print(f"error: {e}", file=sys.stderr); return 2
     tile = a.tile or None
     fn = {'upscale': lambda im: upscale_image(model, im, config['scale'], tile),
           'colorize': lambda im: colorize_image(model, im, a.render_size),
           'stylize': lambda im: stylize_image(model, im, tile)}[a.command]
-    files, failed = _inputs(a.inputs)
+    files, rels, failed, skipped = _inputs(a.inputs)
     if len(files) > 1 and a.output.suffix and not a.output.is_dir():
         print(f"error: {len(files)} inputs need an output folder, not the file {a.output}", file=sys.stderr); return 2
-    written, more_failed = enhance_files(fn, files, a.output, a.overwrite)
+    written, more_failed = enhance_files(fn, files, a.output, a.overwrite, keep_grey=a.command == 'upscale', rels=rels)
     failed += more_failed
     for w in written: print(f"wrote {w}")
     for src, why in failed: print(f"failed: {src}: {why}", file=sys.stderr)
-    print(f"{len(written)} written, {len(failed)} failed")
+    if a.command == 'stylize' and any(read_header(f)['grey'] for f in files):
+        print("note: greyscale inputs come out in colour: the style brings its palette")
+    print(f"{len(written)} written, {len(failed)} failed" + (f", {skipped} hidden or non-image files skipped" if skipped else ''))
     return 1 if failed else 0
 
 def cmd_evaluate(a) -> int:
     "Print PSNR-Y / SSIM-Y / sharpness of bicubic (and the model) on a folder."
+    from enhance_lab.data import image_files
+    from enhance_lab.evaluation import SkippedPhotoWarning, bicubic_upscaler, superres_table
+    from enhance_lab.inference import ModelFileError, load_model, upscale_image
     try: paths = image_files(a.folder)
     except FileNotFoundError as e: print(f"error: {e}", file=sys.stderr); return 2
+    if not paths: print(f"error: no images found in {a.folder}", file=sys.stderr); return 1
     model = None
     if a.model:
         try: model, _ = load_model(a.model, 'superres', a.scale)
         except ModelFileError as e: print(f"error: {e}", file=sys.stderr); return 2
     methods = {'bicubic': bicubic_upscaler(a.scale)}
     if model is not None: methods['model'] = lambda lr: upscale_image(model, lr, a.scale, a.tile or None)
-    with warnings.catch_warnings(record=True) as skipped:
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         table = superres_table(methods, paths, a.scale)
+    skipped = [w for w in caught if issubclass(w.category, SkippedPhotoWarning)]
     for w in skipped: print(f"failed: {w.message}", file=sys.stderr)
     if len(table): _print_table(table)
     return 1 if skipped else 0
 
 def cmd_corpus(a) -> int:
     "Assemble the offline corpus."
+    from enhance_lab.data import CorpusError, assemble_corpus, image_files
     try: dest = assemble_corpus(a.dest)
     except CorpusError as e: print(f"error: {e}", file=sys.stderr); return 1
     counts = {s: len(image_files(dest/s)) for s in ('train', 'valid', 'test', 'style')}
@@ -181,6 +267,11 @@ def cmd_corpus(a) -> int:
 # %% ../nbs/10_cli.ipynb #7a8c88dc
 def cmd_demo(a) -> int:
     "Train a small x2 model on the bundled photos, compare with bicubic, save a picture."
+    from PIL import Image
+    from enhance_lab.data import downscale, mod_crop, open_rgb, skimage_photos, superres_dls
+    from enhance_lab.evaluation import bicubic_upscaler, mean_table, superres_table
+    from enhance_lab.inference import save_model, upscale_image
+    from enhance_lab.learners import superres_learner
     epochs = a.epochs or (2 if os.environ.get('IN_TEST') else 40)
     t0 = time.time()
     p = get_profile('cpu').replace(size=96, bs=8, crops_per_photo=24, max_side=1000)
@@ -215,6 +306,10 @@ COMMANDS = {'train': cmd_train, 'upscale': cmd_enhance, 'colorize': cmd_enhance,
 def main(argv: list[str] | None = None) -> int:
     "Entry point of `enhance-lab`; returns (and exits with) 0 ok, 1 some inputs failed, 2 usage error."
     a = _parser().parse_args(argv)
+    if getattr(a, 'max_pixels', None):
+        from PIL import Image
+        Image.MAX_IMAGE_PIXELS = a.max_pixels
+    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)  # fastai's import
     try: code = COMMANDS[a.command](a)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr); code = 2

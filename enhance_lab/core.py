@@ -11,10 +11,9 @@ import os
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 
-import torch
-
 # %% auto #0
-__all__ = ['PROFILES', 'Profile', 'profile_name', 'get_profile', 'cache_dir', 'data_dir', 'default_device']
+__all__ = ['PROFILES', 'DEGRADATIONS', 'PRECISIONS', 'Profile', 'profile_name', 'get_profile', 'cache_dir', 'atomic_write',
+           'data_dir', 'cpu_has_native_bf16', 'resolve_precision']
 
 # %% ../nbs/00_core.ipynb #7d7acbf3
 @dataclass(frozen=True)
@@ -48,6 +47,7 @@ PROFILES = {
     'gpu': Profile('gpu', size=256, bs=16, n_photos=None, crops_per_photo=32, max_side=1600, epochs=20,
                    encoder='resnet34', vgg_weights='auto', fp16=True),
 }
+DEGRADATIONS = ('bicubic', 'bilinear', 'crappify')    # how super-resolution inputs are made (see `01_data`)
 
 # %% ../nbs/00_core.ipynb #4b4032a1
 def profile_name() -> str:
@@ -58,6 +58,7 @@ def profile_name() -> str:
             raise ValueError(f"ENHANCE_LAB_PROFILE={name!r} is not a profile; choose one of {sorted(PROFILES)}")
         return name
     if os.environ.get('IN_TEST'): return 'smoke'
+    import torch
     return 'gpu' if torch.cuda.is_available() else 'cpu'
 
 def get_profile(name: str | Profile | None = None) -> Profile:
@@ -76,17 +77,41 @@ def cache_dir(*parts: str) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
 
-def data_dir() -> Path:
-    "The directory with the bundled samples and the corpus manifest."
-    env = os.environ.get('ENHANCE_LAB_DATA')
-    import enhance_lab
-    path = Path(env) if env else Path(enhance_lab.__file__).resolve().parent.parent/'data'
-    if not (path/'corpus-manifest.tsv').exists():
-        raise FileNotFoundError(f"enhance_lab's data directory was not found at {path}. Install from a clone of the "
-                                "repository (`pip install -e .`) or point ENHANCE_LAB_DATA at its data/ folder.")
+def atomic_write(path: str | Path, write) -> Path:
+    "Call `write(tmp)` on a temporary file beside `path`, then rename it onto `path`: readers see the old file or the new one, never half of one."
+    path = Path(path)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.part')
+    try:
+        write(tmp)
+        tmp.replace(path)
+    finally:
+        if tmp.exists(): tmp.unlink()
     return path
 
-# %% ../nbs/00_core.ipynb #eb28f2c5
-def default_device() -> torch.device:
-    "CUDA when available, else CPU."
-    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+def data_dir() -> Path:
+    "The package's data folder: the bundled samples and the corpus manifest (or `ENHANCE_LAB_DATA`)."
+    env = os.environ.get('ENHANCE_LAB_DATA')
+    import enhance_lab
+    path = Path(env) if env else Path(enhance_lab.__file__).resolve().parent/'assets'
+    if not (path/'corpus-manifest.tsv').exists():
+        raise FileNotFoundError(f"enhance_lab's data folder was not found at {path} (no corpus-manifest.tsv there). "
+                                "Reinstall enhance_lab, or point ENHANCE_LAB_DATA at a folder holding its assets.")
+    return path
+
+# %% ../nbs/00_core.ipynb #489fbe16
+PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
+
+def cpu_has_native_bf16() -> bool:
+    "True if this CPU reports native bfloat16 arithmetic (`avx512_bf16` or `amx_bf16` in /proc/cpuinfo)."
+    try: flags = Path('/proc/cpuinfo').read_text()
+    except OSError: return False
+    return 'avx512_bf16' in flags or 'amx_bf16' in flags
+
+def resolve_precision(precision: str = 'auto', device_type: str = 'cpu', profile: Profile | str | None = None) -> str:
+    "The concrete precision for `precision` on `device_type`: 'auto' becomes fp16 (CUDA, if the profile asks), bf16 (CPU with native support) or fp32."
+    if precision not in PRECISIONS: raise ValueError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
+    if precision == 'bf16' and device_type != 'cpu': raise ValueError("precision 'bf16' is for CPUs; use 'fp16' on CUDA")
+    if precision == 'fp16' and device_type != 'cuda': raise ValueError("precision 'fp16' needs a CUDA device; use 'bf16' or 'fp32' on a CPU")
+    if precision != 'auto': return precision
+    if device_type == 'cuda': return 'fp16' if get_profile(profile).fp16 else 'fp32'
+    return 'bf16' if device_type == 'cpu' and cpu_has_native_bf16() else 'fp32'

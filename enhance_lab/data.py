@@ -19,15 +19,15 @@ from fastai.torch_core import TensorImage
 from fastprogress.fastprogress import progress_bar
 from torch.utils.data import Dataset
 
-from .core import Profile, get_profile, cache_dir, data_dir
+from .core import DEGRADATIONS, Profile, atomic_write, cache_dir, data_dir, get_profile
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'SKIMAGE_TEST_PHOTOS', 'ONLINE_SETS', 'DEGRADATIONS', 'ImageReadError', 'read_image', 'open_rgb',
-           'image_files', 'split_folder', 'skimage_photos', 'sample_splits', 'CorpusError', 'read_manifest',
-           'sha256_prefix', 'fetch_package', 'unpack_package', 'default_corpus_dir', 'assemble_corpus',
-           'OnlineDataUnavailable', 'online_photos', 'photo_splits', 'check_no_test_leak', 'mod_crop', 'downscale',
-           'upsample', 'crappify', 'superres_input', 'to_grey', 'load_photos', 'image_to_tensor', 'PhotoCrops',
-           'crops_dls', 'superres_pair', 'colorize_pair', 'style_pair', 'superres_dls', 'colorize_dls', 'style_dls']
+__all__ = ['IMAGE_EXTENSIONS', 'SKIMAGE_TEST_PHOTOS', 'ONLINE_SETS', 'ImageReadError', 'read_image', 'open_rgb', 'image_files',
+           'split_folder', 'skimage_photos', 'sample_splits', 'CorpusError', 'read_manifest', 'sha256_prefix',
+           'fetch_package', 'unpack_package', 'default_corpus_dir', 'assemble_corpus', 'OnlineDataUnavailable',
+           'online_photos', 'photo_splits', 'check_no_test_leak', 'mod_crop', 'downscale', 'upsample', 'crappify',
+           'superres_input', 'to_grey', 'load_photos', 'image_to_tensor', 'PhotoCrops', 'crops_dls', 'superres_pair',
+           'colorize_pair', 'style_pair', 'superres_dls', 'colorize_dls', 'style_dls']
 
 # %% ../nbs/01_data.ipynb #4cf24227
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif')
@@ -58,9 +58,15 @@ def read_image(path: str | Path) -> tuple[Image.Image, Image.Image | None]:
     if not path.exists(): raise ImageReadError(f"{path}: file not found")
     if path.is_dir(): raise ImageReadError(f"{path}: is a folder, not an image file")
     try:
-        with Image.open(path) as img:
-            img.load()
-            img = ImageOps.exif_transpose(img)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)     # refused below, with a clearer message
+            with Image.open(path) as img:
+                if Image.MAX_IMAGE_PIXELS and img.width*img.height > Image.MAX_IMAGE_PIXELS:
+                    raise ImageReadError(f"{path}: {img.width}x{img.height} ({img.width*img.height:,} pixels) is more than the "
+                                         f"{Image.MAX_IMAGE_PIXELS:,} allowed (a guard against decompression bombs); "
+                                         "raise PIL.Image.MAX_IMAGE_PIXELS (--max-pixels) to allow it")
+                img.load()
+                img = ImageOps.exif_transpose(img)
     except UnidentifiedImageError:
         raise ImageReadError(f"{path}: not an image file (or a format PIL cannot read)") from None
     except Image.DecompressionBombError as e:
@@ -163,9 +169,7 @@ def _copy_verified(src: Path, dest: Path, sha16: str, package: str):
     if not src.exists(): raise CorpusError(f"{src.name}: not found in package {package} (expected at {src})")
     got = sha256_prefix(src)
     if got != sha16: raise CorpusError(f"{src} (package {package}): sha256 starts {got}, manifest says {sha16}")
-    tmp = dest.with_name(dest.name + '.part')
-    shutil.copyfile(src, tmp)
-    tmp.replace(dest)
+    atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
 
 def _write_attribution(rows: list[dict], dest: Path):
     "ATTRIBUTION.md: every photo of the corpus with its source package, path and licence."
@@ -270,8 +274,6 @@ def crappify(img: Image.Image, scale: int, quality=(10, 70), noise: float = 0., 
         small = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     return small
 
-DEGRADATIONS = ('bicubic', 'bilinear', 'crappify')
-
 def superres_input(hr: Image.Image, scale: int, degradation: str = 'bicubic', rng: random.Random | None = None
                   ) -> Image.Image:
     "The network input for target `hr`: degraded `scale`× and bicubic-upsampled back to `hr`'s size."
@@ -310,16 +312,24 @@ def image_to_tensor(img: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.asarray(img, dtype=np.float32)/255).permute(2, 0, 1)
 
 class PhotoCrops(Dataset):
-    "Square crops of photos, each turned into an (input, target) pair by `make_pair(crop, rng)`."
-    def __init__(self, photos: list[Image.Image], make_pair, size: int, crops_per_photo: int, train: bool, seed: int = 0):
+    "`n_crops` square crops cycling through `photos`, each turned into an (input, target) pair by `make_pair(crop, rng)`."
+    def __init__(self, photos: list[Image.Image], make_pair, size: int, n_crops: int, train: bool, seed: int = 0):
         self.photos, self.make_pair, self.size = photos, make_pair, size
-        self.crops_per_photo, self.train, self.seed = crops_per_photo, train, seed
+        self.n_crops, self.train, self.seed = n_crops, train, seed
+        self.epoch_seed = None
 
-    def __len__(self): return len(self.photos)*self.crops_per_photo
+    def __len__(self): return self.n_crops
+
+    def reseed(self, epoch_seed: int | None):
+        "Training crops become a function of (`epoch_seed`, index) — or, with None, draws from torch's generator."
+        self.epoch_seed = epoch_seed
 
     def __getitem__(self, i):
-        rng = random.Random(torch.randint(0, 2**31, ()).item() if self.train else self.seed*100_003 + i)
-        photo = self.photos[i // self.crops_per_photo]
+        if not self.train: seed = self.seed*100_003 + i
+        elif self.epoch_seed is None: seed = torch.randint(0, 2**31, ()).item()
+        else: seed = self.epoch_seed*1_000_003 + i
+        rng = random.Random(seed)
+        photo = self.photos[i % len(self.photos)]
         x0, y0 = rng.randint(0, photo.width - self.size), rng.randint(0, photo.height - self.size)
         crop = photo.crop((x0, y0, x0 + self.size, y0 + self.size))
         if self.train and rng.random() < 0.5: crop = crop.transpose(Image.FLIP_LEFT_RIGHT)
@@ -327,17 +337,28 @@ class PhotoCrops(Dataset):
         return TensorImage(image_to_tensor(x)), TensorImage(image_to_tensor(y))
 
 # %% ../nbs/01_data.ipynb #de32392a
-def crops_dls(source, make_pair, profile: str | Profile | None = None, bs: int | None = None,
-              size: int | None = None, crops_per_photo: int | None = None, n_photos: int | None = None,
-              max_side: int | None = None, num_workers: int = 0, device=None, seed: int = 42) -> DataLoaders:
+def crops_dls(source,                              # 'samples', 'corpus', an online set or a folder (see `photo_splits`)
+              make_pair,                           # `make_pair(crop, rng)` → (input, target) PIL images
+              profile: str | Profile | None = None,  # run profile giving the unset sizes below
+              bs: int | None = None,               # batch size
+              size: int | None = None,             # crop side in pixels
+              crops_per_photo: int | None = None,  # crops of each photo per epoch (validation always)
+              n_photos: int | None = None,         # use at most this many photos per split
+              max_side: int | None = None,         # photos are shrunk once to this long side
+              steps_per_epoch: int | None = None,  # training epochs of exactly this many batches instead
+              num_workers: int = 0,                # DataLoader worker processes
+              device=None,                         # where batches go
+              seed: int = 42,                      # fixes the validation crops
+             ) -> DataLoaders:
     "DataLoaders of (input, target) crops from `source`'s train and valid photos; unset sizes come from the profile."
     p = get_profile(profile)
     size, bs = size or p.size, bs or p.bs
     crops_per_photo, n_photos, max_side = crops_per_photo or p.crops_per_photo, n_photos or p.n_photos, max_side or p.max_side
     splits = photo_splits(source)
     if not splits['valid']: raise ValueError(f"{source}: no validation photos (add a valid/ folder or more photos)")
-    dsets = [PhotoCrops(load_photos(splits[s][:n_photos], size, max_side), make_pair, size, crops_per_photo, s == 'train', seed)
-             for s in ('train', 'valid')]
+    train, valid = (load_photos(splits[s][:n_photos], size, max_side) for s in ('train', 'valid'))
+    n_train = steps_per_epoch*bs if steps_per_epoch else len(train)*crops_per_photo
+    dsets = [PhotoCrops(train, make_pair, size, n_train, True, seed), PhotoCrops(valid, make_pair, size, len(valid)*crops_per_photo, False, seed)]
     return DataLoaders.from_dsets(*dsets, bs=bs, num_workers=num_workers, device=device, drop_last=False)
 
 # %% ../nbs/01_data.ipynb #da9c5977

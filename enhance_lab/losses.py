@@ -39,7 +39,8 @@ DEFAULT_LAYERS = (8, 15, 22)             # relu2_2, relu3_3, relu4_3 of VGG16
 DEFAULT_FEATURE_WEIGHTS = (5, 15, 2)     # the fastai course's layer weights
 
 def _relative_l1(pred: Tensor, target: Tensor) -> Tensor:
-    "Mean |pred - target| divided by mean |target| (target detached)."
+    "Mean |pred - target| divided by mean |target|, in float32 whatever the activations' precision."
+    pred, target = pred.float(), target.float()
     return (pred - target).abs().mean()/(target.abs().mean() + 1e-8)
 
 class VGGTerms(nn.Module):
@@ -112,12 +113,18 @@ class EnhanceLoss(nn.Module):
         check_images(pred, target)
         pred, target = pred.float(), target.float()
         values = {}
-        if 'mse' in self.weights: values['mse'] = F.mse_loss(pred, target)
-        if 'mae' in self.weights: values['mae'] = F.l1_loss(pred, target)
-        if 'ssim' in self.weights: values['ssim'] = ssim_loss(pred, target)
+        with torch.autocast(pred.device.type, enabled=False):
+            if 'mse' in self.weights: values['mse'] = F.mse_loss(pred, target)
+            if 'mae' in self.weights: values['mae'] = F.l1_loss(pred, target)
+            if 'ssim' in self.weights: values['ssim'] = ssim_loss(pred, target)
         if self.vgg_terms is not None: values.update(self.vgg_terms(pred, target))
         self.terms = {k: v.detach().item() for k, v in values.items()}
         return sum(self.weights[k]*values[k] for k in self.weights)
+
+    def set_precision(self, precision: str) -> EnhanceLoss:
+        "Run the VGG16 loss network in `precision` (see `VGGFeatures.set_precision`); every other part stays float32."
+        if self.vgg_terms is not None: self.vgg_terms.vgg.set_precision(precision)
+        return self
 
     def remove(self):
         "Remove the VGG hooks."

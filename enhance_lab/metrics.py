@@ -63,9 +63,10 @@ def ssim_map(pred: Tensor, target: Tensor, data_range: float = 1., window: int =
     c = pred.shape[1]
     w = gaussian_window(window, sigma).to(pred.device, dtype).expand(c, 1, window, window)
     filt = lambda x: F.conv2d(x, w, groups=c)
-    mu_p, mu_t = filt(pred), filt(target)
-    var_p, var_t = filt(pred*pred) - mu_p**2, filt(target*target) - mu_t**2
-    cov = filt(pred*target) - mu_p*mu_t
+    with torch.autocast(pred.device.type, enabled=False):     # E[x²] − E[x]² loses its digits in 16-bit floats
+        mu_p, mu_t = filt(pred), filt(target)
+        var_p, var_t = filt(pred*pred) - mu_p**2, filt(target*target) - mu_t**2
+        cov = filt(pred*target) - mu_p*mu_t
     c1, c2 = (0.01*data_range)**2, (0.03*data_range)**2
     return ((2*mu_p*mu_t + c1)*(2*cov + c2))/((mu_p**2 + mu_t**2 + c1)*(var_p + var_t + c2))
 

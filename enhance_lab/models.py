@@ -8,6 +8,7 @@ Docs: https://enhance-lab.github.io/enhance_lab/models.html.md"""
 # %% ../nbs/05_models.ipynb #143989db
 from __future__ import annotations
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -92,9 +93,19 @@ class EnhanceUnet(nn.Module):
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         if residual: self.res_scale = nn.Parameter(torch.tensor(0.1))
+        self.autocast_dtype, self.memory_format = None, torch.contiguous_format
+
+    def set_precision(self, precision: str, channels_last: bool = True) -> EnhanceUnet:
+        "Run the U-Net body under autocast in `precision` ('fp32', 'bf16', 'fp16'), channels-last if asked; output and residual sum stay float32."
+        self.autocast_dtype = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[precision]
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        return self.to(memory_format=self.memory_format)
 
     def forward(self, x: Tensor) -> Tensor:
-        out = self.unet((x - self.mean)/self.std)
+        x = x.contiguous(memory_format=self.memory_format)
+        with torch.autocast(x.device.type, self.autocast_dtype) if self.autocast_dtype else nullcontext():
+            out = self.unet((x - self.mean)/self.std)
+        out = out.float()
         return x + self.res_scale*out if self.residual else out
 
 def build_unet(encoder: str = 'efficientnet_lite0', pretrained: str = 'auto', norm: str = 'spectral',
