@@ -170,7 +170,7 @@ def cmd_train(a) -> int:
         try: start = load_checkpoint(learn, ckpt, extra)
         except CheckpointError as e: print(f"error: {e}", file=sys.stderr); return 2
     elif ckpt.exists(): shutil.rmtree(ckpt)
-    learn.add_cbs([Checkpoint(ckpt, extra), _history_logger(ckpt/'history.csv', start)])
+    learn.add_cbs([Checkpoint(ckpt, extra)] + ([_history_logger(ckpt/'history.csv', start)] if _is_main_process() else []))
     steps = n_epoch*len(dls.train)
     print(f"training {a.task}{f' x{a.scale}' if a.task == 'superres' else ''} on {len(dls.train_ds.photos)} photos from {a.source!r}: "
           f"{dls.bs} crops of {dls.one_batch()[0].shape[-1]} px per step, {steps} steps ({n_epoch} epochs of {len(dls.train)}), "
