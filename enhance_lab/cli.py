@@ -14,18 +14,20 @@ from pathlib import Path
 from .core import DEGRADATIONS, PRECISIONS, PROFILES, get_profile
 
 # %% auto #0
-__all__ = ['EXAMPLES', 'COMMANDS', 'cmd_train', 'cmd_enhance', 'cmd_evaluate', 'cmd_corpus', 'cmd_demo', 'main']
+__all__ = ['EXAMPLES', 'COMMANDS', 'cmd_train', 'cmd_enhance', 'cmd_evaluate', 'cmd_corpus', 'cmd_demo', 'cmd_models', 'main']
 
 # %% ../nbs/10_cli.ipynb #390a726e
 EXAMPLES = """examples:
   enhance-lab demo
+  enhance-lab models
+  enhance-lab upscale photo.jpg -o photo_x2.png
+  enhance-lab upscale holiday/ --scale 4 -o holiday_x4/ --tile 384
+  enhance-lab colorize old_photo.jpg -o old_photo_colour.jpg
+  enhance-lab stylize photo.jpg -o photo_starry.jpg
   enhance-lab corpus
-  enhance-lab train superres --source corpus --scale 2 --profile cpu --out models/x2
+  enhance-lab train superres --source corpus --scale 2 --profile cpu --steps 4000 --freeze --out models/x2
   enhance-lab upscale photo.jpg --model models/x2.safetensors -o photo_x2.png
-  enhance-lab upscale holiday/ --model models/x2.safetensors -o holiday_x2/ --tile 384
-  enhance-lab colorize old_photo.jpg --model models/colour.safetensors -o old_photo_colour.jpg
-  enhance-lab train style --style starry_night.jpg --out models/starry
-  enhance-lab evaluate ~/Pictures/test --scale 2 --model models/x2.safetensors
+  enhance-lab evaluate ~/Pictures/test --model superres-x4
 """
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,21 +60,24 @@ def _parser() -> argparse.ArgumentParser:
         e = sub.add_parser(name, help=f'{what} a photo or a folder of photos')
         e.add_argument('inputs', nargs='+', type=Path, help='image files or folders (searched recursively; the output folder mirrors their subfolders)')
         e.add_argument('-o', '--output', type=Path, required=True, help='output file (one input) or folder')
-        e.add_argument('--model', type=Path, required=True, help='a .safetensors model saved by enhance_lab')
+        e.add_argument('--model', help="a bundled model's name (see `enhance-lab models`) or a .safetensors file; "
+                       "default: the bundled model for the task" + (" (x2, or x4 with --scale 4)" if name == 'upscale' else ''))
         e.add_argument('--tile', type=int, default=512, help='tile size in pixels (0: whole image at once)')
         e.add_argument('--overwrite', action='store_true', help='replace existing outputs')
         e.add_argument('--max-pixels', type=int, help='refuse larger images (default: PIL\'s limit, about 89 megapixels)')
         e.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16'], help='auto: bf16 where the CPU has it, else fp32')
-        if name == 'upscale': e.add_argument('--scale', type=int, help="check the model's scale")
+        if name == 'upscale': e.add_argument('--scale', type=int, choices=[2, 4], help="the bundled model for this scale, or check the model's scale")
         if name == 'colorize': e.add_argument('--render-size', type=int, default=512, help='long side the model sees')
     v = sub.add_parser('evaluate', help='PSNR-Y / SSIM-Y / sharpness against bicubic on a folder of high-resolution photos')
     v.add_argument('folder', type=Path)
-    v.add_argument('--scale', type=int, default=2, choices=[2, 3, 4])
-    v.add_argument('--model', type=Path, help='a super-resolution model to compare with bicubic')
+    v.add_argument('--scale', type=int, choices=[2, 3, 4], help="default: the model's scale, else 2")
+    v.add_argument('--model', help="a super-resolution model (bundled name or file) to compare with bicubic")
     v.add_argument('--tile', type=int, default=512)
-    d = sub.add_parser('demo', help='train a small x2 model on the bundled photos and compare it with bicubic')
-    d.add_argument('--out', type=Path, default=Path('demo_output'), help='folder for the model and the picture')
-    d.add_argument('--epochs', type=int, help='training epochs (default 40; 2 under nbdev-test)')
+    d = sub.add_parser('demo', help='the bundled models on held-out photos: a before/after sheet per task and scores against the baselines')
+    d.add_argument('--out', type=Path, default=Path('demo_output'), help='folder for the pictures (and the --train model)')
+    d.add_argument('--train', action='store_true', help='instead, train a small x2 model on the bundled photos in minutes and compare it with bicubic')
+    d.add_argument('--epochs', type=int, help='with --train: training epochs (default 40; 2 under nbdev-test)')
+    sub.add_parser('models', help='list the bundled models with their cards')
     return p
 
 # %% ../nbs/10_cli.ipynb #c91416e5
@@ -241,15 +246,16 @@ def cmd_evaluate(a) -> int:
     try: paths = image_files(a.folder)
     except FileNotFoundError as e: print(f"error: {e}", file=sys.stderr); return 2
     if not paths: print(f"error: no images found in {a.folder}", file=sys.stderr); return 1
-    model = None
+    model, scale = None, a.scale or 2
     if a.model:
-        try: model, _ = load_model(a.model, 'superres', a.scale)
+        try: model, config = load_model(a.model, 'superres', a.scale)
         except ModelFileError as e: print(f"error: {e}", file=sys.stderr); return 2
-    methods = {'bicubic': bicubic_upscaler(a.scale)}
-    if model is not None: methods['model'] = lambda lr: upscale_image(model, lr, a.scale, a.tile or None)
+        scale = config['scale']
+    methods = {'bicubic': bicubic_upscaler(scale)}
+    if model is not None: methods['model'] = lambda lr: upscale_image(model, lr, scale, a.tile or None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
-        table = superres_table(methods, paths, a.scale)
+        table = superres_table(methods, paths, scale)
     skipped = [w for w in caught if issubclass(w.category, SkippedPhotoWarning)]
     for w in skipped: print(f"failed: {w.message}", file=sys.stderr)
     if len(table): _print_table(table)
@@ -265,7 +271,67 @@ def cmd_corpus(a) -> int:
     return 0
 
 # %% ../nbs/10_cli.ipynb #7a8c88dc
+def _demo_rows(task: str, model, scale: int, photos: list) -> tuple[list, list[str], dict]:
+    "Rows (one per held-out photo) of a titled before/after sheet for a bundled model, the column titles, and its scores."
+    from PIL import Image
+    from enhance_lab.core import data_dir
+    from enhance_lab.data import downscale, mod_crop, open_rgb, to_grey
+    from enhance_lab.evaluation import ab_error, bicubic_upscaler, colourfulness, mean_table, superres_table
+    from enhance_lab.inference import colorize_image, stylize_image, upscale_image
+    rows = []
+    if task == 'superres':
+        table = superres_table({'bicubic': bicubic_upscaler(scale), 'ours': lambda lr: upscale_image(model, lr, scale)}, photos, scale)
+        means = mean_table(table)
+        for p in photos[:2]:
+            hr = mod_crop(open_rgb(p), scale); lr = downscale(hr, scale)
+            side = min(hr.size) // 2 // scale * scale; box = ((hr.width - side)//2, (hr.height - side)//2)
+            box = (*box, box[0] + side, box[1] + side)
+            rows.append([lr.resize(hr.size, Image.BICUBIC).crop(box), upscale_image(model, lr, scale).crop(box), hr.crop(box)])
+        scores = {'PSNR-Y bicubic': means.loc['bicubic', 'psnr_y'], 'PSNR-Y ours': means.loc['ours', 'psnr_y'],
+                  'gain over bicubic (dB)': means.loc['ours', 'psnr_y'] - means.loc['bicubic', 'psnr_y'],
+                  'SSIM-Y bicubic': means.loc['bicubic', 'ssim_y'], 'SSIM-Y ours': means.loc['ours', 'ssim_y']}
+        return rows, [f'bicubic x{scale}', 'ours', 'original'], scores
+    if task == 'colorize':
+        truths = [open_rgb(p) for p in photos]
+        outs = [colorize_image(model, to_grey(t)) for t in truths]
+        rows = [[to_grey(t), o, t] for t, o in zip(truths[:2], outs[:2])]
+        scores = {'a*b* error, grey input': sum(ab_error(to_grey(t), t) for t in truths)/len(truths),
+                  'a*b* error, ours': sum(ab_error(o, t) for o, t in zip(outs, truths))/len(truths),
+                  'colourfulness ours': sum(map(colourfulness, outs))/len(outs),
+                  'colourfulness truth': sum(map(colourfulness, truths))/len(truths)}
+        return rows, ['grey input', 'ours', 'original'], scores
+    style = open_rgb(data_dir()/'samples'/'style'/'starry_night.jpg')
+    for p in photos[:2]:
+        photo = open_rgb(p)
+        rows.append([photo, stylize_image(model, photo), style.resize(photo.size)])
+    return rows, ['photo', 'ours', 'style'], {}
+
 def cmd_demo(a) -> int:
+    "The bundled models on held-out photos: one titled before/after sheet per task and a table against the baselines."
+    if a.train: return _demo_train(a)
+    from enhance_lab.core import atomic_write
+    from enhance_lab.data import skimage_photos
+    from enhance_lab.evaluation import show_rows
+    from enhance_lab.inference import bundled_models, load_model
+    import matplotlib; matplotlib.use('Agg')
+    if not bundled_models():
+        print("error: no bundled models are installed; `enhance-lab demo --train` trains a small one", file=sys.stderr); return 1
+    a.out.mkdir(parents=True, exist_ok=True)
+    photos = skimage_photos()
+    print(f"the bundled models on scikit-image's {len(photos)} held-out photos (never used in training)")
+    for name in bundled_models():
+        t0 = time.time()
+        model, config = load_model(name)
+        rows, titles, scores = _demo_rows(config['task'], model, config['scale'], photos)
+        fig = show_rows(rows, titles, size=3)
+        fig.suptitle(f"{name}: {config.get('steps')} training steps on {config.get('train_photos')} photos", y=1.02)
+        sheet = a.out/f'{name}.png'
+        atomic_write(sheet, lambda p: fig.savefig(p, format='png', bbox_inches='tight', dpi=90))
+        print(f"\n{name} ({time.time() - t0:.1f} s): {sheet}  [{' | '.join(titles)}]")
+        for k, v in scores.items(): print(f"  {k:>26}: {v:.3f}")
+    return 0
+
+def _demo_train(a) -> int:
     "Train a small x2 model on the bundled photos, compare with bicubic, save a picture."
     from PIL import Image
     from enhance_lab.data import downscale, mod_crop, open_rgb, skimage_photos, superres_dls
@@ -300,8 +366,20 @@ def cmd_demo(a) -> int:
     return 0
 
 # %% ../nbs/10_cli.ipynb #08f637b9
+def cmd_models(a) -> int:
+    "List the bundled models with their cards."
+    from enhance_lab.inference import bundled_models, models_dir, read_config
+    if not bundled_models(): print(f"error: no bundled models in {models_dir()}", file=sys.stderr); return 1
+    for name, path in bundled_models().items():
+        c = read_config(path); card = c.get('card', {})
+        what = f"{c['task']} x{c['scale']}" if c['task'] == 'superres' else c['task']
+        print(f"{name}: {what}, {path.stat().st_size/1e6:.1f} MB; "
+              f"{c.get('steps')} steps on {c.get('train_photos')} photos in {c.get('wall_time_s', 0)/60:.0f} min on {card.get('machine', '?')}")
+        for k, v in card.get('scores', {}).items(): print(f"    {k}: {v}")
+    return 0
+
 COMMANDS = {'train': cmd_train, 'upscale': cmd_enhance, 'colorize': cmd_enhance, 'stylize': cmd_enhance,
-            'evaluate': cmd_evaluate, 'corpus': cmd_corpus, 'demo': cmd_demo}
+            'evaluate': cmd_evaluate, 'corpus': cmd_corpus, 'demo': cmd_demo, 'models': cmd_models}
 
 def main(argv: list[str] | None = None) -> int:
     "Entry point of `enhance-lab`; returns (and exits with) 0 ok, 1 some inputs failed, 2 usage error."

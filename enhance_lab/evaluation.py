@@ -8,6 +8,7 @@ Docs: https://enhance-lab.github.io/enhance_lab/evaluation.html.md"""
 # %% ../nbs/08_evaluation.ipynb #220034b4
 from __future__ import annotations
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -17,13 +18,16 @@ import torch
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
 
-from .data import ImageReadError, downscale, image_to_tensor, mod_crop, open_rgb, to_grey
+from .core import Profile, get_profile
+from .data import (ImageReadError, default_corpus_dir, downscale, image_to_tensor, mod_crop, open_rgb, photo_splits,
+                              skimage_photos, to_grey)
 from .metrics import check_images, evaluate_y, psnr, rgb_to_y, shave, ssim
 from .losses import VGGTerms
 
 # %% auto #0
-__all__ = ['pil_to_batch', 'SkippedPhotoWarning', 'feature_distance', 'sharpness', 'bicubic_upscaler', 'superres_table',
-           'mean_table', 'colourfulness', 'ab_error', 'colorize_table', 'show_rows']
+__all__ = ['EVAL_SIDES', 'pil_to_batch', 'SkippedPhotoWarning', 'feature_distance', 'sharpness', 'stripe_amplitude', 'stripes',
+           'bicubic_upscaler', 'superres_table', 'mean_table', 'colourfulness', 'ab_error', 'colorize_table',
+           'style_table', 'show_rows', 'ExperimentSetup', 'experiment_setup']
 
 # %% ../nbs/08_evaluation.ipynb #34d85ee7
 def pil_to_batch(img: Image.Image) -> torch.Tensor:
@@ -56,6 +60,26 @@ def sharpness(pred: torch.Tensor, target: torch.Tensor, border: int = 0) -> torc
     py, ty = (shave(rgb_to_y(t.clamp(0, 1)), border) for t in (pred, target))
     return _edge_energy(py)/_edge_energy(ty)
 
+# %% ../nbs/08_evaluation.ipynb #69ab4ac3
+def stripe_amplitude(y: torch.Tensor, window: int = 8) -> torch.Tensor:
+    "Local amplitude of a period-2 column pattern (+a, -a, +a…) in a (n, 1, h, w) batch, averaged over `window` columns."
+    d2 = (2*y[..., 1:-1] - y[..., :-2] - y[..., 2:])/4
+    sign = 1 - 2*(torch.arange(d2.shape[-1], device=y.device) % 2).to(y.dtype)
+    return torch.nn.functional.avg_pool2d(d2*sign, (1, window), stride=1).abs()
+
+def stripes(pred: torch.Tensor, target: torch.Tensor, border: int = 0, window: int = 8, smooth_quantile: float = 0.25) -> torch.Tensor:
+    "Mean squared `stripe_amplitude` of `pred` over the truth's, on the truth's smoothest `smooth_quantile` of pixels (Y)."
+    check_images(pred, target)
+    py, ty = (shave(rgb_to_y(t.clamp(0, 1)), border) for t in (pred, target))
+    pa, ta = stripe_amplitude(py, window), stripe_amplitude(ty, window)
+    F = torch.nn.functional
+    grad = F.pad(ty.diff(dim=-1).abs(), (0, 1)) + F.pad(ty.diff(dim=-2).abs(), (0, 0, 0, 1))
+    busy = F.avg_pool2d(grad, 9, stride=1, padding=4, count_include_pad=False)    # local detail of the truth
+    busy = busy[..., 1 + window//2:1 + window//2 + pa.shape[-1]]                     # centred on each amplitude's window
+    smooth = busy <= busy.flatten(1).quantile(smooth_quantile, dim=1)[:, None, None, None]
+    energy = lambda a: (a.square()*smooth).sum((-3, -2, -1))/smooth.sum((-3, -2, -1))
+    return energy(pa)/energy(ta).clamp_min(1e-12)
+
 # %% ../nbs/08_evaluation.ipynb #5acb3a76
 def bicubic_upscaler(scale: int) -> Callable[[Image.Image], Image.Image]:
     "The bicubic baseline."
@@ -63,7 +87,7 @@ def bicubic_upscaler(scale: int) -> Callable[[Image.Image], Image.Image]:
 
 def superres_table(methods: dict[str, Callable], paths: list[Path], scale: int, vgg_terms: VGGTerms | None = None,
                    max_side: int | None = None) -> pd.DataFrame:
-    "One row per (photo, method): PSNR-Y, SSIM-Y, sharpness and (with `vgg_terms`) the feature distance."
+    "One row per (photo, method): PSNR-Y, SSIM-Y, sharpness, stripes and (with `vgg_terms`) the feature distance."
     rows = []
     for path in progress_bar(paths, leave=False):
         if (hr := _read_shrunk(path, max_side)) is None: continue
@@ -76,7 +100,7 @@ def superres_table(methods: dict[str, Callable], paths: list[Path], scale: int, 
         for name, fn in methods.items():
             pred = pil_to_batch(fn(lr))
             row = {'photo': Path(path).name, 'method': name, **{k: v.item() for k, v in evaluate_y(pred, target, scale).items()},
-                   'sharpness': sharpness(pred, target, scale).item()}
+                   'sharpness': sharpness(pred, target, scale).item(), 'stripes': stripes(pred, target, scale).item()}
             if vgg_terms is not None: row['feature'] = feature_distance(vgg_terms, pred, target)
             rows.append(row)
     return pd.DataFrame(rows)
@@ -116,6 +140,24 @@ def colorize_table(methods: dict[str, Callable], paths: list[Path], vgg_terms: V
             rows.append(row)
     return pd.DataFrame(rows)
 
+# %% ../nbs/08_evaluation.ipynb #f1da44c5
+def style_table(methods: dict[str, Callable],   # name → function from a PIL photo to the stylised PIL image
+                photos: list[Image.Image],      # the (already shrunk) test photos
+                style_image: torch.Tensor,      # the painting, (1, 3, h, w) in [0, 1] (see `load_style_image`)
+                vgg_weights: str = 'auto'       # the loss network's weights
+               ) -> pd.DataFrame:
+    "One row per (photo, method): content loss (features vs the photo) and style loss (Gram matrices vs the painting)."
+    rows = []
+    with VGGTerms(vgg_weights=vgg_weights) as content, VGGTerms(vgg_weights=vgg_weights, style_image=style_image) as style:
+        for i, photo in enumerate(progress_bar(photos, leave=False)):
+            ref = pil_to_batch(photo)
+            for name, fn in methods.items():
+                out = pil_to_batch(fn(photo))
+                with torch.no_grad():
+                    rows.append({'photo': i, 'method': name, 'content loss': content(out, ref)['feature'].item(),
+                                 'style loss': style(out, ref)['gram'].item()})
+    return pd.DataFrame(rows)
+
 # %% ../nbs/08_evaluation.ipynb #d15f2659
 def show_rows(rows: list[list[Image.Image]], titles: list[str], size: float = 3.5):
     "A grid of images: one row per photo, one titled column per method."
@@ -127,3 +169,36 @@ def show_rows(rows: list[list[Image.Image]], titles: list[str], size: float = 3.
             if r == 0: axs[r][c].set_title(titles[c])
     fig.tight_layout()
     return fig
+
+# %% ../nbs/08_evaluation.ipynb #87fa48b4
+EVAL_SIDES = {'smoke': 128, 'cpu': 384, 'gpu': 1024}     # long side of the test photos, per profile
+
+@dataclass
+class ExperimentSetup:
+    "What an experiment runs on."
+    profile: Profile          # the run profile (crop size, batch, epochs, networks)
+    source: str               # 'corpus' or 'samples'
+    train_photos: int         # photos in the source's training split
+    test_paths: list[Path]    # held-out photos, no duplicates
+    eval_side: int            # test photos are shrunk to this long side
+    epochs: int               # the profile's training epochs
+    vgg_weights: str          # the VGG16 weights the loss network uses ('auto' resolved)
+
+    def __str__(self):
+        p = self.profile
+        return (f"profile {p.name}: source {self.source} ({self.train_photos} training photos), crops {p.size} px, batch {p.bs}, "
+                f"{self.epochs} epochs; encoder {p.encoder}, VGG16 loss network {self.vgg_weights!r}; "
+                f"{len(self.test_paths)} test photos (long side <= {self.eval_side})")
+
+def experiment_setup(profile: str | Profile | None = None, # the profile (default: the active one)
+                     n_corpus_test: int | None = None      # use only this many of the corpus's test photos
+                    ) -> ExperimentSetup:
+    "The profile, photo source, held-out test photos (without duplicates), evaluation size and epochs of an experiment."
+    from enhance_lab.features import resolve_vgg_weights
+    profile = get_profile(profile)
+    smoke = profile.name == 'smoke'
+    source = 'samples' if smoke or not (default_corpus_dir()/'train').is_dir() else 'corpus'
+    splits = photo_splits(source)
+    test = skimage_photos()[:2] if smoke else list(dict.fromkeys(splits['test'][:n_corpus_test] + skimage_photos()))
+    return ExperimentSetup(profile, source, len(splits['train']), test, EVAL_SIDES[profile.name], profile.epochs,
+                           resolve_vgg_weights(profile.vgg_weights))

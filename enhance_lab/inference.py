@@ -19,14 +19,15 @@ from fastprogress.fastprogress import progress_bar
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from .core import atomic_write, resolve_precision
+from .core import atomic_write, data_dir, resolve_precision
 from .data import ImageReadError, image_to_tensor, read_image, to_grey
 from .models import ENCODERS, NORMS, EnhanceUnet, build_unet
 
 # %% auto #0
-__all__ = ['FORMAT', 'TASKS', 'MAX_CONFIG_BYTES', 'SCALES', 'OUTPUT_SUFFIXES', 'ModelFileError', 'save_model', 'read_config',
-           'load_model', 'predict', 'upscale_image', 'colorize_image', 'stylize_image', 'OutputExistsError',
-           'read_header', 'output_path_for', 'plan_outputs', 'save_image', 'enhance_file', 'enhance_files']
+__all__ = ['FORMAT', 'TASKS', 'MAX_CONFIG_BYTES', 'SCALES', 'DEFAULT_MODELS', 'OUTPUT_SUFFIXES', 'ModelFileError', 'save_model',
+           'read_config', 'models_dir', 'bundled_models', 'model_path', 'load_model', 'save_release', 'predict',
+           'upscale_image', 'colorize_image', 'stylize_image', 'OutputExistsError', 'read_header', 'output_path_for',
+           'plan_outputs', 'save_image', 'enhance_file', 'enhance_files']
 
 # %% ../nbs/07_inference.ipynb #a2d1e8e0
 FORMAT = 'enhance_lab.model/1'
@@ -81,19 +82,65 @@ def read_config(path: str | Path) -> dict:
     if (problem := _config_problem(config)): raise ModelFileError(f"{cfg_path}: {problem}")
     return config
 
-def load_model(path: str | Path, task: str | None = None, scale: int | None = None, precision: str = 'auto'
+def models_dir() -> Path:
+    "Where the release models ship: `assets/models/` inside the package."
+    return data_dir()/'models'
+
+DEFAULT_MODELS = {('superres', 2): 'superres-x2', ('superres', 4): 'superres-x4', ('colorize', 1): 'colorize',
+                  ('style', 1): 'style-starry-night'}
+
+def bundled_models() -> dict[str, Path]:
+    "The release models installed with the package, by name."
+    return {p.stem: p for p in sorted(models_dir().glob('*.safetensors'))}
+
+def model_path(model: str | Path | None, task: str | None = None, scale: int | None = None) -> Path:
+    "The file of `model`: a bundled name, a path, or None for the bundled default of `task` (x`scale`, default 2)."
+    bundled = bundled_models()
+    if model is None:
+        key = (task, (scale or 2) if task == 'superres' else 1)
+        if key not in DEFAULT_MODELS: raise ModelFileError(f"no bundled model for {task}{f' x{scale}' if scale else ''}: pass a model file")
+        model = DEFAULT_MODELS[key]
+        if model not in bundled: raise ModelFileError(f"the bundled model {model!r} is not installed ({models_dir()}): "
+                                                      "reinstall enhance_lab, or pass a model file")
+    if str(model) in bundled: return bundled[str(model)]
+    path = Path(model)
+    if not path.exists() and not path.suffix and path.with_suffix('.safetensors').exists(): path = path.with_suffix('.safetensors')
+    if not path.exists():
+        raise ModelFileError(f"{model}: model file not found, and not a bundled model (those are: {', '.join(bundled) or 'none'})")
+    return path
+
+def load_model(model: str | Path | None = None, # a bundled model's name, a .safetensors path, or None: the task's bundled default
+               task: str | None = None,          # refuse a model for another task ('superres', 'colorize', 'style')
+               scale: int | None = None,         # refuse a super-resolution model for another scale (with `model=None`: pick x`scale`)
+               precision: str = 'auto'           # 'auto' (bf16 body where the CPU has it), 'fp32' or 'bf16'
               ) -> tuple[EnhanceUnet, dict]:
     "Rebuild and load a saved model (no unpickling); refuse one for another `task` or `scale`; run it in `precision` on CPU."
+    path = model_path(model, task, scale)
     config = read_config(path)
     if task and config['task'] != task:
         raise ModelFileError(f"{path} is a {config['task']} model; this needs a {task} model")
     if scale and config['task'] == 'superres' and config['scale'] != scale:
         raise ModelFileError(f"{path} was trained for x{config['scale']} super-resolution; asked for x{scale}")
     m = config['model']
-    model = build_unet(m['encoder'], 'none', m['norm'], m['self_attention'], m['blur'], m['residual'], img_size=64)
-    try: model.load_state_dict(load_file(str(path)))
+    net = build_unet(m['encoder'], 'none', m['norm'], m['self_attention'], m['blur'], m['residual'], img_size=64)
+    try: net.load_state_dict(load_file(str(path)))      # fp16 release weights are cast to the network's float32
     except Exception as e: raise ModelFileError(f"{path}: the weights cannot be read or do not fit the config ({type(e).__name__}: {str(e)[:300]})") from None
-    return model.set_precision(resolve_precision(precision, 'cpu')).eval(), config
+    return net.set_precision(resolve_precision(precision, 'cpu')).eval(), config
+
+# %% ../nbs/07_inference.ipynb #cfe209b1
+def save_release(src: str | Path,                 # a model saved by `save_model` (float32 weights)
+                 name: str,                       # the release name, e.g. 'superres-x2'
+                 dest: str | Path | None = None,  # the folder (default: the package's `models_dir()`)
+                 **card) -> Path:                 # the card: recipe, steps, wall time, machine, corpus, commit, scores...
+    "Write the model `src` as the release model `name`: float weights in float16 safetensors, the config with `card` added."
+    config, state = read_config(src), load_file(str(src))
+    path = Path(dest or models_dir())/f'{name}.safetensors'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items()}
+    atomic_write(path, lambda p: save_file(half, str(p), metadata={'format': FORMAT, 'weights': 'float16'}))
+    config = {**config, 'name': name, 'weights': 'float16', 'card': card}
+    atomic_write(_config_path(path), lambda p: p.write_text(json.dumps(config, indent=2, default=str)))
+    return path
 
 # %% ../nbs/07_inference.ipynb #cd239286
 def _pad32(x: Tensor) -> tuple[Tensor, int, int]:
