@@ -13,7 +13,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['PROFILES', 'DEGRADATIONS', 'PRECISIONS', 'Profile', 'profile_name', 'get_profile', 'cache_dir', 'atomic_write',
-           'data_dir', 'cpu_has_native_bf16', 'resolve_precision']
+           'data_dir', 'can_download', 'cpu_has_native_bf16', 'resolve_precision']
 
 # %% ../nbs/00_core.ipynb #7d7acbf3
 @dataclass(frozen=True)
@@ -97,6 +97,22 @@ def data_dir() -> Path:
         raise FileNotFoundError(f"enhance_lab's data folder was not found at {path} (no corpus-manifest.tsv there). "
                                 "Reinstall enhance_lab, or point ENHANCE_LAB_DATA at a folder holding its assets.")
     return path
+
+# %% ../nbs/00_core.ipynb #35f3f88d
+def can_download(url: str,            # the file a download would fetch
+                 timeout: float = 3.  # seconds before the answer is no
+                ) -> bool:
+    "Whether `url` can be fetched now: one HEAD request, answered within `timeout` seconds (never a hang)."
+    if os.environ.get('ENHANCE_LAB_OFFLINE'): return False
+    import threading, urllib.request
+    answer = []
+    def ask():
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method='HEAD'), timeout=timeout) as r: answer.append(r.status < 400)
+        except Exception: answer.append(False)
+    asker = threading.Thread(target=ask, daemon=True)
+    asker.start(); asker.join(timeout)
+    return bool(answer and answer[0])
 
 # %% ../nbs/00_core.ipynb #489fbe16
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')

@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 from torchvision.models import vgg16, vgg16_bn
 
-from .core import atomic_write, cache_dir
+from .core import atomic_write, cache_dir, can_download
 
 # %% auto #0
 __all__ = ['HED_WHEEL', 'HED_H5_IN_WHEEL', 'HED_MEAN_BGR', 'VGG16_CONV_INDICES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'VGG_WEIGHTS',
@@ -94,18 +94,20 @@ def _imagenet_cached(bn: bool = False) -> bool:
     url = (VGG16_BN_Weights if bn else VGG16_Weights).IMAGENET1K_V1.url
     return (Path(torch.hub.get_dir())/'checkpoints'/url.rsplit('/', 1)[1]).exists()
 
-_announced = set()
+_auto_choice = {}
 
 def resolve_vgg_weights(weights: str = 'auto') -> str:
-    "The concrete weight set for `weights` ('auto' becomes 'imagenet' when cached, else 'hed'; said once per process)."
+    "The concrete weight set: 'auto' is 'imagenet' when cached or downloadable now, else the offline 'hed' (decided and said once per process)."
     if weights not in VGG_WEIGHTS: raise ValueError(f"unknown VGG weights {weights!r}; choose one of {VGG_WEIGHTS}")
     if weights != 'auto': return weights
-    chosen = 'imagenet' if _imagenet_cached() else 'hed'
-    if chosen not in _announced:
-        _announced.add(chosen)
-        print(f"VGG16 loss network: weights='auto' uses {chosen!r}" + ('' if chosen == 'imagenet' else
-              " (torchvision's ImageNet VGG16 is not cached; pass vgg_weights='imagenet' to download it)"))
-    return chosen
+    if 'vgg' not in _auto_choice:
+        from torchvision.models import VGG16_Weights
+        if _imagenet_cached(): chosen, why = 'imagenet', 'cached'
+        elif can_download(VGG16_Weights.IMAGENET1K_V1.url): chosen, why = 'imagenet', 'downloaded now'
+        else: chosen, why = 'hed', "ImageNet VGG16 is neither cached nor downloadable now; the offline HED VGG16 instead"
+        print(f"VGG16 loss network: weights='auto' uses {chosen!r} ({why})")
+        _auto_choice['vgg'] = chosen
+    return _auto_choice['vgg']
 
 # %% ../nbs/03_features.ipynb #f96da46f
 def _vgg_body(weights: str) -> nn.Sequential:

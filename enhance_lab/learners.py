@@ -25,13 +25,13 @@ from safetensors.torch import load_file, save_file
 from .core import Profile, atomic_write, get_profile, resolve_precision
 from .data import data_dir, open_rgb
 from .losses import EnhanceLoss, LossTermsCallback, enhance_loss
-from .metrics import psnr_metric, ssim_metric
+from .metrics import ab_gain_metric, psnr_metric, psnr_y_gain_metric, ssim_metric
 from .models import build_unet, unet_splitter
 
 # %% auto #0
-__all__ = ['GPU_ENCODERS', 'StopOnNaN', 'CheckpointError', 'EpochSeed', 'Checkpoint', 'read_checkpoint_state', 'load_checkpoint',
-           'enhance_learner', 'superres_learner', 'colorize_learner', 'load_style_image', 'style_learner',
-           'distributed_context']
+__all__ = ['GPU_ENCODERS', 'GAIN_METRICS', 'StopOnNaN', 'CheckpointError', 'EpochSeed', 'Checkpoint', 'read_checkpoint_state',
+           'load_checkpoint', 'enhance_learner', 'superres_learner', 'colorize_learner', 'load_style_image',
+           'style_learner', 'distributed_context']
 
 # %% ../nbs/06_learners.ipynb #30dbf71c
 class StopOnNaN(Callback):
@@ -131,6 +131,7 @@ def load_checkpoint(learn: Learner, folder: str | Path, extra: dict | None = Non
 
 # %% ../nbs/06_learners.ipynb #effc7329
 GPU_ENCODERS = {'superres': 'resnet34', 'colorize': 'resnet18', 'style': 'resnet34'}
+GAIN_METRICS = {'superres': lambda: [psnr_y_gain_metric()], 'colorize': lambda: [ab_gain_metric()]}   # what the user cares about
 
 def enhance_learner(dls,                                  # DataLoaders of (input, target) batches in [0, 1]
                     task: str,                            # 'superres', 'colorize' or 'style'
@@ -165,7 +166,7 @@ def enhance_learner(dls,                                  # DataLoaders of (inpu
     loss_func.set_precision(precision)
     cbs = [LossTermsCallback(), StopOnNaN()] + ([EpochSeed(seed)] if seed is not None else []) + ([Checkpoint(checkpoint_dir)] if checkpoint_dir else [])
     learn = Learner(dls, model, loss_func=loss_func, opt_func=Adam, splitter=unet_splitter, wd=wd,
-                    metrics=[psnr_metric(), ssim_metric()], cbs=cbs)
+                    metrics=[psnr_metric(), ssim_metric()] + GAIN_METRICS.get(task, list)(), cbs=cbs)
     learn.task, learn.precision = task, precision
     if precision == 'fp16': learn.to_fp16()
     return learn

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from fastai.learner import Metric
 from fastai.metrics import AvgMetric
 from torch import Tensor
 
 # %% auto #0
 __all__ = ['check_images', 'mse', 'mae', 'psnr', 'mae_psnr', 'gaussian_window', 'ssim_map', 'ssim', 'rgb_to_y', 'shave',
-           'evaluate_y', 'psnr_metric', 'ssim_metric']
+           'evaluate_y', 'psnr_metric', 'ssim_metric', 'GainOverInput', 'psnr_y', 'ab_error_lab', 'psnr_y_gain_metric',
+           'ab_gain_metric']
 
 # %% ../nbs/02_metrics.ipynb #2d100b00
 def check_images(pred: Tensor, target: Tensor, data_range: float = 1.):
@@ -106,3 +108,40 @@ def psnr_metric() -> AvgMetric:
 def ssim_metric() -> AvgMetric:
     "fastai metric: mean SSIM (RGB, [0, 1])."
     return AvgMetric(_clamped(ssim))
+
+# %% ../nbs/02_metrics.ipynb #3060cc35
+class GainOverInput(Metric):
+    "Validation mean, per image, of how much better the prediction scores than the model's input."
+    def __init__(self, score, name: str, lower_is_better: bool = False):
+        self.score, self._name, self.lower_is_better = score, name, lower_is_better
+
+    def reset(self): self.total, self.count = 0., 0
+
+    def accumulate(self, learn):
+        x, y, pred = learn.xb[0].float(), learn.yb[0].float(), learn.pred.float().clamp(0, 1)
+        s_in, s_pred = self.score(x, y), self.score(pred, y)
+        gain = s_in - s_pred if self.lower_is_better else s_pred - s_in
+        self.total += gain.sum().item(); self.count += len(gain)
+
+    @property
+    def value(self): return self.total/self.count if self.count else None
+
+    @property
+    def name(self): return self._name
+
+def psnr_y(pred: Tensor, target: Tensor) -> Tensor:
+    "PSNR-Y per image (BT.601 luma on the 0–255 scale), no border shaved."
+    return psnr(rgb_to_y(pred), rgb_to_y(target), 255.)
+
+def ab_error_lab(pred: Tensor, target: Tensor) -> Tensor:
+    "Mean distance in the a*b* plane of CIE Lab per image, RGB in [0, 1]."
+    from kornia.color import rgb_to_lab
+    return (rgb_to_lab(pred)[:, 1:] - rgb_to_lab(target)[:, 1:]).norm(dim=1).mean((-2, -1))
+
+def psnr_y_gain_metric() -> GainOverInput:
+    "fastai metric: PSNR-Y of the prediction minus that of the input (super-resolution: dB over bicubic)."
+    return GainOverInput(psnr_y, 'psnr_y_gain')
+
+def ab_gain_metric() -> GainOverInput:
+    "fastai metric: a*b* error of the input minus that of the prediction (colourisation: improvement on the grey input)."
+    return GainOverInput(ab_error_lab, 'ab_error_gain', lower_is_better=True)

