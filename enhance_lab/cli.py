@@ -177,7 +177,7 @@ def cmd_train(a) -> int:
     elif ckpt.exists(): shutil.rmtree(ckpt)
     learn.add_cbs([Checkpoint(ckpt, extra)] + ([_history_logger(ckpt/'history.csv', start)] if _is_main_process() else []))
     steps = n_epoch*len(dls.train)
-    print(f"training {a.task}{f' x{a.scale}' if a.task == 'superres' else ''} on {len(dls.train_ds.photos)} photos from {a.source!r}: "
+    print(f"training {a.task}{f' x{a.scale}' if a.task == 'superres' else ''} on {len(dls.photos['train'])} photos from {a.source!r}: "
           f"{dls.bs} crops of {dls.one_batch()[0].shape[-1]} px per step, {steps} steps ({n_epoch} epochs of {len(dls.train)}), "
           f"precision {learn.precision}{', encoder frozen' if a.freeze else ''}; checkpoints in {ckpt}"
           + (f"; resuming after step {start*len(dls.train)}" if start else ''))
@@ -188,7 +188,7 @@ def cmd_train(a) -> int:
     if not _is_main_process(): return 0
     metrics = dict(zip(learn.recorder.metric_names[1:-1], [float(v) for v in learn.recorder.values[-1]])) if learn.recorder.values else {}
     path = save_model(learn.model, a.out, a.task, extra['scale'], profile=p.name, source=str(a.source), steps=steps,
-                      epochs=n_epoch, train_photos=len(dls.train_ds.photos), crop=dls.one_batch()[0].shape[-1], batch=dls.bs,
+                      epochs=n_epoch, train_photos=len(dls.photos['train']), crop=dls.one_batch()[0].shape[-1], batch=dls.bs,
                       lr=a.lr, freeze=a.freeze, precision=learn.precision, wall_time_s=round(time.time() - t0, 1), metrics=metrics)
     if (ckpt/'history.csv').exists(): shutil.move(ckpt/'history.csv', a.out.with_suffix('.history.csv'))
     shutil.rmtree(ckpt, ignore_errors=True)
@@ -351,7 +351,7 @@ def _demo_train(a) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     path = save_model(model, a.out/'demo_x2', 'superres', 2, profile='demo', source='samples', epochs=epochs, wall_time_s=round(train_s, 1))
     table = superres_table({'bicubic': bicubic_upscaler(2), 'model': lambda lr: upscale_image(model, lr, 2)}, skimage_photos(), 2)
-    print(f"\ntrained {epochs} epochs on {len(dls.train_ds.photos)} bundled photos ({len(dls.train_ds)} crops of 96 px per epoch) in {train_s:.0f} s")
+    print(f"\ntrained {epochs} epochs on {len(dls.photos['train'])} bundled photos ({len(dls.train_ds)} crops of 96 px per epoch) in {train_s:.0f} s")
     _print_table(table)
     means = mean_table(table)
     print(f"model vs bicubic: {means.loc['model', 'psnr_y'] - means.loc['bicubic', 'psnr_y']:+.2f} dB mean PSNR-Y on {table.photo.nunique()} held-out photos")

@@ -14,10 +14,17 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from fastai.data.core import DataLoaders
+from fastai.data.block import DataBlock
+from fastai.data.core import DataLoaders, TfmdDL
+from fastai.data.transforms import IndexSplitter
+from fastai.imports import dispatch
 from fastai.torch_core import TensorImage
+from fastai.vision.augment import FlipItem, RandTransform, RandomCrop
+from fastai.vision.core import PILImage
+from fastai.vision.data import ImageBlock, get_grid
+from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar
-from torch.utils.data import Dataset
+from fasttransform import Transform
 
 from .core import DEGRADATIONS, Profile, atomic_write, cache_dir, data_dir, get_profile
 
@@ -26,8 +33,9 @@ __all__ = ['IMAGE_EXTENSIONS', 'SKIMAGE_TEST_PHOTOS', 'ONLINE_SETS', 'ImageReadE
            'split_folder', 'skimage_photos', 'sample_splits', 'CorpusError', 'read_manifest', 'sha256_prefix',
            'fetch_package', 'unpack_package', 'default_corpus_dir', 'assemble_corpus', 'OnlineDataUnavailable',
            'online_photos', 'photo_splits', 'check_no_test_leak', 'mod_crop', 'downscale', 'upsample', 'crappify',
-           'superres_input', 'to_grey', 'load_photos', 'image_to_tensor', 'PhotoCrops', 'crops_dls', 'superres_pair',
-           'colorize_pair', 'style_pair', 'superres_dls', 'colorize_dls', 'style_dls']
+           'superres_input', 'to_grey', 'load_photos', 'image_to_tensor', 'TensorImageInput', 'PILImageInput',
+           'Downsample', 'Greyscale', 'SeededDL', 'photo_block', 'superres_block', 'colorize_block', 'style_block',
+           'crops_dls', 'superres_dls', 'colorize_dls', 'style_dls', 'show_batch', 'show_results']
 
 # %% ../nbs/01_data.ipynb #4cf24227
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif')
@@ -339,34 +347,65 @@ def image_to_tensor(img: Image.Image) -> torch.Tensor:
     "PIL RGB → float tensor (3, h, w) in [0, 1]."
     return torch.from_numpy(np.asarray(img, dtype=np.float32)/255).permute(2, 0, 1)
 
-class PhotoCrops(Dataset):
-    "`n_crops` square crops cycling through `photos`, each turned into an (input, target) pair by `make_pair(crop, rng)`."
-    def __init__(self, photos: list[Image.Image], make_pair, size: int, n_crops: int, train: bool, seed: int = 0):
-        self.photos, self.make_pair, self.size = photos, make_pair, size
-        self.n_crops, self.train, self.seed = n_crops, train, seed
-        self.epoch_seed = None
+class TensorImageInput(TensorImage):
+    "A batch of model inputs (degraded photos), shown with their own title."
 
-    def __len__(self): return self.n_crops
+class PILImageInput(PILImage):
+    "The model's input photo: the task's degradation transforms apply to it alone."
+    _tensor_cls = TensorImageInput
 
-    def reseed(self, epoch_seed: int | None):
-        "Training crops become a function of (`epoch_seed`, index) — or, with None, draws from torch's generator."
-        self.epoch_seed = epoch_seed
+class Downsample(RandTransform):
+    "Super-resolution input: the crop degraded `scale`× by `degradation` and upsampled back (bicubic) to its size."
+    order, split_idx = 3, None                             # after crop and flip (1, 0), before ToTensor (5); training and validation
+    def __init__(self, scale: int = 2, degradation: str = 'bicubic'):
+        if degradation not in DEGRADATIONS: raise ValueError(f"unknown degradation {degradation!r}; choose one of {DEGRADATIONS}")
+        super().__init__()
+        self.scale, self.degradation = scale, degradation
+    def before_call(self, b, split_idx):
+        super().before_call(b, split_idx)
+        self.seed = random.getrandbits(32)                 # the crappifier's JPEG quality and noise
+    def encodes(self, x: PILImageInput): return PILImageInput(superres_input(x, self.scale, self.degradation, random.Random(self.seed)))
 
-    def __getitem__(self, i):
-        if not self.train: seed = self.seed*100_003 + i
-        elif self.epoch_seed is None: seed = torch.randint(0, 2**31, ()).item()
-        else: seed = self.epoch_seed*1_000_003 + i
-        rng = random.Random(seed)
-        photo = self.photos[i % len(self.photos)]
-        x0, y0 = rng.randint(0, photo.width - self.size), rng.randint(0, photo.height - self.size)
-        crop = photo.crop((x0, y0, x0 + self.size, y0 + self.size))
-        if self.train and rng.random() < 0.5: crop = crop.transpose(Image.FLIP_LEFT_RIGHT)
-        x, y = self.make_pair(crop, rng)
-        return TensorImage(image_to_tensor(x)), TensorImage(image_to_tensor(y))
+class Greyscale(Transform):
+    "Colourisation input: the crop's BT.601 luma, as three equal channels."
+    order = 3
+    def encodes(self, x: PILImageInput): return PILImageInput(to_grey(x))
+
+class SeededDL(TfmdDL):
+    "A `TfmdDL` whose item `i` draws its random transforms from (`epoch_seed`, `i`) when `epoch_seed` is set."
+    epoch_seed = None
+    def create_item(self, s):
+        if self.epoch_seed is not None and s is not None: random.seed(self.epoch_seed*1_000_003 + s)
+        return super().create_item(s)
+
+def _input_of(item):
+    "The input of an item: a copy of an in-memory photo (the target keeps the original), or the item itself (a path)."
+    return item.copy() if isinstance(item, Image.Image) else item
+
+def photo_block(input_tfms: list = (),  # transforms of the input alone (`Downsample`, `Greyscale`…), after crop and flip
+                size: int = 128,        # side of the random square crops
+                **kwargs                # `DataBlock` arguments: get_items, splitter, batch_tfms…
+               ) -> DataBlock:
+    "A DataBlock of (input, target) photo pairs: random `size` px crops, flipped in training, `input_tfms` on the input."
+    return DataBlock(blocks=(ImageBlock(PILImageInput), ImageBlock), get_x=_input_of, dl_type=SeededDL,
+                     item_tfms=[RandomCrop(size), FlipItem(0.5), *input_tfms], **kwargs)
+
+def superres_block(scale: int = 2, degradation: str = 'bicubic', size: int = 128, **kwargs) -> DataBlock:
+    "Super-resolution pairs: (crop degraded `scale`× and upsampled back, crop)."
+    if size % scale: raise ValueError(f"crop size {size} is not a multiple of scale {scale}")
+    return photo_block([Downsample(scale, degradation)], size, **kwargs)
+
+def colorize_block(size: int = 128, **kwargs) -> DataBlock:
+    "Colourisation pairs: (greyscale crop, colour crop)."
+    return photo_block([Greyscale()], size, **kwargs)
+
+def style_block(size: int = 128, **kwargs) -> DataBlock:
+    "Style-transfer pairs: the content crop is input and (content) target; the style image goes to the learner."
+    return photo_block([], size, **kwargs)
 
 # %% ../nbs/01_data.ipynb #de32392a
 def crops_dls(source,                              # 'samples', 'corpus', an online set or a folder (see `photo_splits`)
-              make_pair,                           # `make_pair(crop, rng)` → (input, target) PIL images
+              make_block,                          # `make_block(size=, splitter=)` → the task's DataBlock (e.g. `superres_block`)
               profile: str | Profile | None = None,  # run profile giving the unset sizes below
               bs: int | None = None,               # batch size
               size: int | None = None,             # crop side in pixels
@@ -378,7 +417,7 @@ def crops_dls(source,                              # 'samples', 'corpus', an onl
               device=None,                         # where batches go
               seed: int = 42,                      # fixes the validation crops
              ) -> DataLoaders:
-    "DataLoaders of (input, target) crops from `source`'s train and valid photos; unset sizes come from the profile."
+    "DataLoaders of the task's (input, target) crops of `source`'s train and valid photos; unset sizes come from the profile."
     p = get_profile(profile)
     size, bs = size or p.size, bs or p.bs
     crops_per_photo, n_photos, max_side = crops_per_photo or p.crops_per_photo, n_photos or p.n_photos, max_side or p.max_side
@@ -386,32 +425,50 @@ def crops_dls(source,                              # 'samples', 'corpus', an onl
     if not splits['valid']: raise ValueError(f"{source}: no validation photos (add a valid/ folder or more photos)")
     train, valid = (load_photos(splits[s][:n_photos], size, max_side) for s in ('train', 'valid'))
     n_train = steps_per_epoch*bs if steps_per_epoch else len(train)*crops_per_photo
-    dsets = [PhotoCrops(train, make_pair, size, n_train, True, seed), PhotoCrops(valid, make_pair, size, len(valid)*crops_per_photo, False, seed)]
-    return DataLoaders.from_dsets(*dsets, bs=bs, num_workers=num_workers, device=device, drop_last=False)
+    rng = random.Random(seed)
+    def fixed_crop(photo):
+        x0, y0 = rng.randint(0, photo.width - size), rng.randint(0, photo.height - size)
+        return photo.crop((x0, y0, x0 + size, y0 + size))
+    items = [train[i % len(train)] for i in range(n_train)] + [fixed_crop(valid[i % len(valid)]) for i in range(len(valid)*crops_per_photo)]
+    block = make_block(size=size, splitter=IndexSplitter(range(n_train, len(items))))
+    dls = block.dataloaders(items, bs=bs, num_workers=num_workers, device=device, drop_last=False)
+    dls.valid.epoch_seed, dls.photos = seed, {'train': train, 'valid': valid}     # the same validation inputs every epoch
+    return dls
 
 # %% ../nbs/01_data.ipynb #da9c5977
-def superres_pair(scale: int = 2, degradation: str = 'bicubic'):
-    "`make_pair` for super-resolution: (degraded and upsampled back, original)."
-    if degradation not in DEGRADATIONS: raise ValueError(f"unknown degradation {degradation!r}; choose one of {DEGRADATIONS}")
-    return lambda crop, rng: (superres_input(crop, scale, degradation, rng), crop)
-
-def colorize_pair(crop, rng):
-    "`make_pair` for colourisation: (greyscale as 3 channels, colour)."
-    return to_grey(crop), crop
-
-def style_pair(crop, rng):
-    "`make_pair` for style transfer: the content photo is both input and (content) target."
-    return crop, crop
-
+@delegates(crops_dls, but=['make_block'])
 def superres_dls(source='samples', scale: int = 2, degradation: str = 'bicubic', **kwargs) -> DataLoaders:
-    "Super-resolution DataLoaders: inputs are `scale`× degraded crops upsampled back to the crop size."
+    "Super-resolution DataLoaders (`superres_block`): inputs are `scale`× degraded crops upsampled back to the crop size."
     if kwargs.get('size') and kwargs['size'] % scale: raise ValueError(f"crop size {kwargs['size']} is not a multiple of scale {scale}")
-    return crops_dls(source, superres_pair(scale, degradation), **kwargs)
+    return crops_dls(source, lambda **kw: superres_block(scale, degradation, **kw), **kwargs)
 
+@delegates(crops_dls, but=['make_block'])
 def colorize_dls(source='samples', **kwargs) -> DataLoaders:
-    "Colourisation DataLoaders: greyscale (3-channel) inputs, colour targets."
-    return crops_dls(source, colorize_pair, **kwargs)
+    "Colourisation DataLoaders (`colorize_block`): greyscale (3-channel) inputs, colour targets."
+    return crops_dls(source, colorize_block, **kwargs)
 
+@delegates(crops_dls, but=['make_block'])
 def style_dls(source='samples', **kwargs) -> DataLoaders:
-    "Style-transfer DataLoaders: content crops (the style image is given to the learner)."
-    return crops_dls(source, style_pair, **kwargs)
+    "Style-transfer DataLoaders (`style_block`): content crops (the style image is given to the learner)."
+    return crops_dls(source, style_block, **kwargs)
+
+@dispatch
+def show_batch(x: TensorImageInput, y: TensorImage, samples, ctxs=None, max_n=6, nrows=None, ncols=None, figsize=None, **kwargs):
+    "Input | target pairs, one per row, titled."
+    n = min(len(samples), max_n)
+    if ctxs is None: ctxs = get_grid(2*n, nrows=n, ncols=2, figsize=figsize or (6, 3*n))
+    for i, title in enumerate(('input', 'target')):
+        ctxs[i::2] = [s.show(ctx=c, **kwargs) for s, c, _ in zip(samples.itemgot(i), ctxs[i::2], range(n))]
+        ctxs[i].set_title(title)
+    return ctxs
+
+@dispatch
+def show_results(x: TensorImageInput, y: TensorImage, samples, outs, ctxs=None, max_n=6, figsize=None, **kwargs):
+    "Input | prediction | target, one photo per row, titled: the article's figure."
+    n = min(len(samples), max_n)
+    if ctxs is None: ctxs = get_grid(3*n, nrows=n, ncols=3, figsize=figsize or (9, 3*n))
+    columns = (samples.itemgot(0), outs.itemgot(0), samples.itemgot(1))
+    for i, (images, title) in enumerate(zip(columns, ('input', 'prediction', 'target'))):
+        ctxs[i::3] = [im.show(ctx=c, **kwargs) for im, c, _ in zip(images, ctxs[i::3], range(n))]
+        ctxs[i].set_title(title)
+    return ctxs

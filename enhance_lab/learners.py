@@ -74,7 +74,7 @@ class EpochSeed(Callback):
         s = self.seed*100_003 + self.epoch
         torch.manual_seed(s); random.seed(s); np.random.seed(s)
         self.dls.train.rng = random.Random(s)
-        if hasattr(self.dls.train.dataset, 'reseed'): self.dls.train.dataset.reseed(s)
+        self.dls.train.epoch_seed = s                  # `SeededDL`: item i's crop from (s, i)
 
 def _unwrapped(model): return getattr(model, 'module', model)   # the model itself inside DistributedDataParallel
 

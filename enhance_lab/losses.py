@@ -24,7 +24,8 @@ from .metrics import check_images, ssim_map
 
 # %% auto #0
 __all__ = ['DEFAULT_LAYERS', 'DEFAULT_FEATURE_WEIGHTS', 'PRESETS', 'TERMS', 'gram_matrix', 'VGGTerms', 'ssim_loss', 'EnhanceLoss',
-           'enhance_loss', 'LossTerm', 'LossTermsCallback', 'plot_loss_terms']
+           'enhance_loss', 'FeatureLoss', 'GramLoss', 'SSIMLoss', 'MAELoss', 'MSELoss', 'LossTerm', 'LossTermsCallback',
+           'plot_loss_terms']
 
 # %% ../nbs/04_losses.ipynb #0fc9b7fa
 def gram_matrix(x: Tensor) -> Tensor:
@@ -53,11 +54,12 @@ class VGGTerms(nn.Module):
         fw, gw = torch.tensor(feature_weights, dtype=torch.float32), torch.ones(len(layer_ids)) if gram_weights is None else torch.tensor(gram_weights, dtype=torch.float32)
         if len(fw) != len(self.layer_ids) or len(gw) != len(self.layer_ids): raise ValueError(f"need one weight per layer {self.layer_ids}")
         self.feature_weights, self.gram_weights = (fw/fw.sum()).tolist(), (gw/gw.sum()).tolist()
-        self.hooks = hook_outputs([self.vgg.body[i] for i in self.layer_ids], detach=False)
+        self.hooks = None
         self.style_grams = None if style_image is None else [g.detach() for g in self.grams(style_image)]
 
     def activations(self, x: Tensor) -> list[Tensor]:
-        "Activations of `x` at the hooked layers."
+        "Activations of `x` at the hooked layers (hooked on first use, again after `remove`)."
+        if self.hooks is None: self.hooks = hook_outputs([self.vgg.body[i] for i in self.layer_ids], detach=False)
         self.vgg(x)
         return list(self.hooks.stored)
 
@@ -75,8 +77,9 @@ class VGGTerms(nn.Module):
         return {'feature': feature, 'gram': gram}
 
     def remove(self):
-        "Remove the hooks from the VGG network."
-        self.hooks.remove()
+        "Remove the hooks from the VGG network (they come back if the terms are used again)."
+        if self.hooks is not None: self.hooks.remove()
+        self.hooks = None
 
     def __enter__(self): return self
     def __exit__(self, *args): self.remove()
@@ -133,10 +136,61 @@ class EnhanceLoss(nn.Module):
     def __enter__(self): return self
     def __exit__(self, *args): self.remove()
 
+    def __add__(self, other: EnhanceLoss) -> EnhanceLoss:
+        "Both losses in one: weights added term by term, one VGG16 forward for both."
+        if not isinstance(other, EnhanceLoss): return NotImplemented
+        weights = {t: self.weights.get(t, 0.) + other.weights.get(t, 0.) for t in TERMS if t in self.weights or t in other.weights}
+        return EnhanceLoss(weights, vgg_terms=_merged_vgg_terms(self, other))
+
+    def __mul__(self, k: float) -> EnhanceLoss:
+        "This loss with every weight times `k` (sharing its VGG16)."
+        return EnhanceLoss({t: k*w for t, w in self.weights.items()}, vgg_terms=self.vgg_terms)
+    __rmul__ = __mul__
+
+    def __repr__(self): return ' + '.join(f'{w:g}*{t}' for t, w in self.weights.items())
+
+def _merged_vgg_terms(a: EnhanceLoss, b: EnhanceLoss) -> VGGTerms | None:
+    "One `VGGTerms` serving both losses: the feature weights of the one with a feature term, the style of the one with a style image."
+    va, vb = a.vgg_terms, b.vgg_terms
+    if va is None or vb is None or va is vb: return va or vb
+    if va.layer_ids != vb.layer_ids or va.vgg.weights != vb.vgg.weights:
+        raise ValueError(f"cannot share one VGG16: layers {va.layer_ids} vs {vb.layer_ids}, weights {va.vgg.weights!r} vs {vb.vgg.weights!r}")
+    keep, drop = (vb, va) if vb.style_grams is not None and va.style_grams is None else (va, vb)
+    if 'feature' in b.weights and 'feature' not in a.weights: keep.feature_weights = vb.feature_weights
+    if 'gram' in b.weights and 'gram' not in a.weights: keep.gram_weights = vb.gram_weights
+    drop.remove()
+    return keep
+
 def enhance_loss(preset: str = 'superres', weights: dict[str, float] | None = None, **vgg_kwargs) -> EnhanceLoss:
     "The combined loss for `preset`, with any term weight overridden by `weights`."
     if preset not in PRESETS: raise ValueError(f"unknown loss preset {preset!r}; choose one of {sorted(PRESETS)}")
     return EnhanceLoss({**PRESETS[preset], **(weights or {})}, **vgg_kwargs)
+
+# %% ../nbs/04_losses.ipynb #9d847af5
+class FeatureLoss(EnhanceLoss):
+    "Perceptual loss: relative-L1 distance of VGG16 activations at `layer_ids`, weighted per layer."
+    def __init__(self, layer_ids=DEFAULT_LAYERS, layer_weights=DEFAULT_FEATURE_WEIGHTS, vgg_weights: str = 'auto',
+                 vgg: VGGFeatures | None = None):
+        super().__init__({'feature': 1.}, vgg=vgg, layer_ids=layer_ids, feature_weights=layer_weights, vgg_weights=vgg_weights)
+
+class GramLoss(EnhanceLoss):
+    "Style loss: relative-L1 distance of the Gram matrices at `layer_ids` — against the target, or `style_image` if given."
+    def __init__(self, layer_ids=DEFAULT_LAYERS, layer_weights=None, vgg_weights: str = 'auto', style_image: Tensor | None = None,
+                 vgg: VGGFeatures | None = None):
+        super().__init__({'gram': 1.}, vgg=vgg, layer_ids=layer_ids, gram_weights=layer_weights, vgg_weights=vgg_weights,
+                         style_image=style_image)
+
+class SSIMLoss(EnhanceLoss):
+    "1 − SSIM."
+    def __init__(self): super().__init__({'ssim': 1.})
+
+class MAELoss(EnhanceLoss):
+    "Mean absolute error."
+    def __init__(self): super().__init__({'mae': 1.})
+
+class MSELoss(EnhanceLoss):
+    "Mean squared error."
+    def __init__(self): super().__init__({'mse': 1.})
 
 # %% ../nbs/04_losses.ipynb #ff02d3ab
 class LossTerm(Metric):
@@ -153,13 +207,17 @@ class LossTerm(Metric):
     def name(self): return self.term
 
 class LossTermsCallback(Callback):
-    "Show and record every term of the learner's `EnhanceLoss`, for training and validation."
+    "Show and record every term of the learner's `EnhanceLoss`, for training and validation; removes its hooks after `fit`."
     order = -10
     def before_fit(self):
         terms = [t for t in TERMS if t in self.learn.loss_func.weights]
         have = {getattr(m, 'name', None) for m in self.learn.metrics}
         self.learn.metrics = list(self.learn.metrics) + [LossTerm(t) for t in terms if t not in have]
         self.learn.recorder.train_metrics = True
+
+    def after_fit(self):
+        "Training is over: take the loss network's hooks off (they come back if the loss is used again)."
+        if isinstance(self.learn.loss_func, EnhanceLoss): self.learn.loss_func.remove()
 
 def plot_loss_terms(recorder, figsize=(12, 3)):
     "One panel per recorded column (loss and terms), training and validation per epoch."
