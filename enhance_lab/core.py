@@ -13,7 +13,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['PROFILES', 'DEGRADATIONS', 'PRECISIONS', 'Profile', 'profile_name', 'get_profile', 'cache_dir', 'atomic_write',
-           'data_dir', 'can_download', 'cpu_has_native_bf16', 'resolve_precision']
+           'data_dir', 'can_download', 'hub_cached', 'cpu_has_native_bf16', 'resolve_precision']
 
 # %% ../nbs/00_core.ipynb #7d7acbf3
 @dataclass(frozen=True)
@@ -113,6 +113,11 @@ def can_download(url: str,            # the file a download would fetch
     asker = threading.Thread(target=ask, daemon=True)
     asker.start(); asker.join(timeout)
     return bool(answer and answer[0])
+
+def hub_cached(url: str) -> bool:
+    "Whether the weight file at `url` is already in torch's hub cache (where torchvision keeps its downloads)."
+    import torch
+    return (Path(torch.hub.get_dir())/'checkpoints'/url.rsplit('/', 1)[1]).exists()
 
 # %% ../nbs/00_core.ipynb #489fbe16
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')

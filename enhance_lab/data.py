@@ -33,9 +33,9 @@ __all__ = ['IMAGE_EXTENSIONS', 'SKIMAGE_TEST_PHOTOS', 'ONLINE_SETS', 'ImageReadE
            'split_folder', 'skimage_photos', 'sample_splits', 'CorpusError', 'read_manifest', 'sha256_prefix',
            'fetch_package', 'unpack_package', 'default_corpus_dir', 'assemble_corpus', 'OnlineDataUnavailable',
            'online_photos', 'photo_splits', 'check_no_test_leak', 'mod_crop', 'downscale', 'upsample', 'crappify',
-           'superres_input', 'to_grey', 'load_photos', 'image_to_tensor', 'TensorImageInput', 'PILImageInput',
+           'superres_input', 'to_grey', 'shrink', 'load_photos', 'image_to_tensor', 'TensorImageInput', 'PILImageInput',
            'Downsample', 'Greyscale', 'SeededDL', 'photo_block', 'superres_block', 'colorize_block', 'style_block',
-           'crops_dls', 'superres_dls', 'colorize_dls', 'style_dls', 'show_batch', 'show_results']
+           'crops_dls', 'superres_dls', 'colorize_dls', 'style_dls', 'show_batch', 'show_results', 'load_style_image']
 
 # %% ../nbs/01_data.ipynb #4cf24227
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif')
@@ -323,9 +323,9 @@ def to_grey(img: Image.Image) -> Image.Image:
     return img.convert('L').convert('RGB')
 
 # %% ../nbs/01_data.ipynb #b60d875c
-def _shrink(img: Image.Image, max_side: int) -> Image.Image:
-    "`img` resized (antialiased) so its long side is at most `max_side`."
-    if max(img.size) <= max_side: return img
+def shrink(img: Image.Image, max_side: int | None) -> Image.Image:
+    "`img` resized (antialiased) so its long side is at most `max_side` (None: unchanged)."
+    if not max_side or max(img.size) <= max_side: return img
     img = img.copy(); img.thumbnail((max_side, max_side), Image.LANCZOS)
     return img
 
@@ -333,7 +333,7 @@ def load_photos(paths: list[Path], min_side: int, max_side: int) -> list[Image.I
     "Photos read and shrunk; unreadable or too small ones are skipped with one warning listing them."
     photos, skipped = [], []
     for p in progress_bar(paths, leave=False) if len(paths) > 8 else paths:
-        try: img = _shrink(open_rgb(p), max_side)
+        try: img = shrink(open_rgb(p), max_side)
         except ImageReadError as e:
             skipped.append(str(e)); continue
         if min(img.size) < min_side: skipped.append(f"{p}: {img.size[0]}x{img.size[1]} is smaller than the {min_side} px crop")
@@ -472,3 +472,13 @@ def show_results(x: TensorImageInput, y: TensorImage, samples, outs, ctxs=None, 
         ctxs[i::3] = [im.show(ctx=c, **kwargs) for im, c, _ in zip(images, ctxs[i::3], range(n))]
         ctxs[i].set_title(title)
     return ctxs
+
+# %% ../nbs/01_data.ipynb #67effef5
+def load_style_image(path: str | Path | None = None, size: int | None = None, frame_threshold: float = 40.) -> torch.Tensor:
+    "A style image as a (1, 3, h, w) tensor in [0, 1]: dark frame cropped, shrunk to `size` on its short side."
+    img = open_rgb(path or data_dir()/'samples'/'style'/'starry_night.jpg')
+    arr = np.asarray(img, dtype=np.float32).mean(2)
+    rows, cols = np.where(arr.mean(1) >= frame_threshold)[0], np.where(arr.mean(0) >= frame_threshold)[0]
+    img = img.crop((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
+    if size: img = img.resize((round(img.width*size/min(img.size)), round(img.height*size/min(img.size))), resample=3)
+    return torch.from_numpy(np.asarray(img, dtype=np.float32)/255).permute(2, 0, 1)[None]

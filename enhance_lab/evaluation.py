@@ -20,14 +20,14 @@ from fastprogress.fastprogress import progress_bar
 
 from .core import Profile, get_profile
 from .data import (ImageReadError, default_corpus_dir, downscale, image_to_tensor, mod_crop, open_rgb, photo_splits,
-                              skimage_photos, to_grey)
+                              shrink, skimage_photos, to_grey)
 from .metrics import check_images, evaluate_y, psnr, rgb_to_y, shave, ssim
 from .losses import VGGTerms
 
 # %% auto #0
 __all__ = ['EVAL_SIDES', 'pil_to_batch', 'SkippedPhotoWarning', 'feature_distance', 'sharpness', 'stripe_amplitude', 'stripes',
            'bicubic_upscaler', 'superres_table', 'mean_table', 'colourfulness', 'ab_error', 'colorize_table',
-           'style_table', 'show_rows', 'ExperimentSetup', 'experiment_setup']
+           'style_table', 'show_rows', 'plot_loss_terms', 'ExperimentSetup', 'experiment_setup']
 
 # %% ../nbs/08_evaluation.ipynb #34d85ee7
 def pil_to_batch(img: Image.Image) -> torch.Tensor:
@@ -39,11 +39,9 @@ class SkippedPhotoWarning(UserWarning):
 
 def _read_shrunk(path: Path, max_side: int | None) -> Image.Image | None:
     "A test photo shrunk to `max_side` (long side), or None with a `SkippedPhotoWarning` when it cannot be read."
-    try: img = open_rgb(path)
+    try: return shrink(open_rgb(path), max_side)
     except ImageReadError as e:
         warnings.warn(str(e), SkippedPhotoWarning); return None
-    if max_side and max(img.size) > max_side: img.thumbnail((max_side, max_side), Image.LANCZOS)
-    return img
 
 def feature_distance(vgg_terms: VGGTerms, pred: torch.Tensor, target: torch.Tensor) -> float:
     "The relative-L1 VGG feature distance between two images (the loss's `feature` term)."
@@ -167,6 +165,22 @@ def show_rows(rows: list[list[Image.Image]], titles: list[str], size: float = 3.
         for c, img in enumerate(row):
             axs[r][c].imshow(img); axs[r][c].axis('off')
             if r == 0: axs[r][c].set_title(titles[c])
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/08_evaluation.ipynb #2b2a2b7d
+def plot_loss_terms(recorder, figsize=(12, 3)):
+    "One panel per recorded column (loss and terms), training and validation per epoch."
+    names = list(recorder.metric_names[1:-1])
+    terms = [n[len('train_'):] for n in names if n.startswith('train_')]
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, len(terms), figsize=figsize, squeeze=False)
+    values = np.array(recorder.values, dtype=float)
+    for ax, t in zip(axs[0], terms):
+        for split in ('train', 'valid'):
+            if f'{split}_{t}' in names: ax.plot(np.arange(1, len(values) + 1), values[:, names.index(f'{split}_{t}')], 'o-', label=split)
+        ax.set_title(t); ax.set_xlabel('epoch')
+    axs[0][0].legend()
     fig.tight_layout()
     return fig
 

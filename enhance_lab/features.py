@@ -14,15 +14,16 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
+from fastai.vision.core import imagenet_stats
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 from torchvision.models import vgg16, vgg16_bn
 
-from .core import atomic_write, cache_dir, can_download
+from .core import atomic_write, cache_dir, can_download, hub_cached
 
 # %% auto #0
-__all__ = ['HED_WHEEL', 'HED_H5_IN_WHEEL', 'HED_MEAN_BGR', 'VGG16_CONV_INDICES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'VGG_WEIGHTS',
-           'layers_before_pools', 'hed_h5_path', 'convert_hed', 'hed_state_dict', 'resolve_vgg_weights', 'VGGFeatures']
+__all__ = ['HED_WHEEL', 'HED_H5_IN_WHEEL', 'HED_MEAN_BGR', 'VGG16_CONV_INDICES', 'VGG_WEIGHTS', 'layers_before_pools',
+           'hed_h5_path', 'convert_hed', 'hed_state_dict', 'resolve_vgg_weights', 'VGGFeatures']
 
 # %% ../nbs/03_features.ipynb #b5364eef
 def layers_before_pools(body: nn.Sequential) -> list[int]:
@@ -85,14 +86,7 @@ def hed_state_dict() -> dict[str, Tensor]:
     return load_file(str(path))
 
 # %% ../nbs/03_features.ipynb #8bf6ba1d
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 VGG_WEIGHTS = ('auto', 'imagenet', 'imagenet_bn', 'hed', 'random')
-
-def _imagenet_cached(bn: bool = False) -> bool:
-    "True if torchvision's ImageNet VGG16 weight file is already in the torch hub cache."
-    from torchvision.models import VGG16_Weights, VGG16_BN_Weights
-    url = (VGG16_BN_Weights if bn else VGG16_Weights).IMAGENET1K_V1.url
-    return (Path(torch.hub.get_dir())/'checkpoints'/url.rsplit('/', 1)[1]).exists()
 
 _auto_choice = {}
 
@@ -102,8 +96,9 @@ def resolve_vgg_weights(weights: str = 'auto') -> str:
     if weights != 'auto': return weights
     if 'vgg' not in _auto_choice:
         from torchvision.models import VGG16_Weights
-        if _imagenet_cached(): chosen, why = 'imagenet', 'cached'
-        elif can_download(VGG16_Weights.IMAGENET1K_V1.url): chosen, why = 'imagenet', 'downloaded now'
+        url = VGG16_Weights.IMAGENET1K_V1.url
+        if hub_cached(url): chosen, why = 'imagenet', 'cached'
+        elif can_download(url): chosen, why = 'imagenet', 'downloaded now'
         else: chosen, why = 'hed', "ImageNet VGG16 is neither cached nor downloadable now; the offline HED VGG16 instead"
         print(f"VGG16 loss network: weights='auto' uses {chosen!r} ({why})")
         _auto_choice['vgg'] = chosen
@@ -134,7 +129,7 @@ class VGGFeatures(nn.Module):
         self.body = body[:max(self.layer_ids) + 1].eval().requires_grad_(False).to(memory_format=torch.channels_last)
         self.min_size = 2**sum(isinstance(m, nn.MaxPool2d) for m in self.body)
         bgr = self.weights == 'hed'
-        mean, std = ([m/255 for m in HED_MEAN_BGR], [1/255]*3) if bgr else (IMAGENET_MEAN, IMAGENET_STD)
+        mean, std = ([m/255 for m in HED_MEAN_BGR], [1/255]*3) if bgr else imagenet_stats
         self.bgr = bgr
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), persistent=False)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from contextlib import contextmanager
 from fastai.callback.core import Callback, CancelFitException
+from fastai.callback.tracker import TerminateOnNaNCallback
 import fastai.callback.schedule  # adds Learner.fit_one_cycle
 from fastai.learner import Learner
 from fastai.optimizer import Adam
@@ -23,20 +25,21 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .core import Profile, atomic_write, get_profile, resolve_precision
-from .data import data_dir, open_rgb
+from .data import load_style_image
 from .losses import EnhanceLoss, LossTermsCallback, enhance_loss
 from .metrics import ab_gain_metric, psnr_metric, psnr_y_gain_metric, ssim_metric
 from .models import build_unet, unet_splitter
 
 # %% auto #0
 __all__ = ['GPU_ENCODERS', 'GAIN_METRICS', 'StopOnNaN', 'CheckpointError', 'EpochSeed', 'Checkpoint', 'read_checkpoint_state',
-           'load_checkpoint', 'enhance_learner', 'superres_learner', 'colorize_learner', 'load_style_image',
-           'style_learner', 'distributed_context']
+           'load_checkpoint', 'enhance_learner', 'superres_learner', 'colorize_learner', 'style_learner',
+           'distributed_context']
 
 # %% ../nbs/06_learners.ipynb #30dbf71c
-class StopOnNaN(Callback):
-    "Stop training on a non-finite loss, naming the loss term(s) at fault."
+class StopOnNaN(TerminateOnNaNCallback):
+    "fastai's `TerminateOnNaNCallback`, checked right after the loss (before a NaN reaches the weights) and naming the term(s) at fault."
     order = 5
+    def after_batch(self): pass                    # checked earlier, in `after_loss`
     def after_loss(self):
         if torch.isfinite(self.learn.loss).all(): return
         terms = getattr(self.learn.loss_func, 'terms', {})
@@ -179,15 +182,6 @@ def colorize_learner(dls, loss='colorize', norm='weight', **kwargs) -> Learner:
     "Colourisation learner: weight norm, self-attention, residual U-Net, the `colorize` loss."
     return enhance_learner(dls, 'colorize', loss, norm=norm, **kwargs)
 
-def load_style_image(path: str | Path | None = None, size: int | None = None, frame_threshold: float = 40.) -> torch.Tensor:
-    "A style image as a (1, 3, h, w) tensor in [0, 1]: dark frame cropped, shrunk to `size` on its short side."
-    img = open_rgb(path or data_dir()/'samples'/'style'/'starry_night.jpg')
-    arr = np.asarray(img, dtype=np.float32).mean(2)
-    rows, cols = np.where(arr.mean(1) >= frame_threshold)[0], np.where(arr.mean(0) >= frame_threshold)[0]
-    img = img.crop((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
-    if size: img = img.resize((round(img.width*size/min(img.size)), round(img.height*size/min(img.size))), resample=3)
-    return torch.from_numpy(np.asarray(img, dtype=np.float32)/255).permute(2, 0, 1)[None]
-
 def style_learner(dls, style_image=None, feature_weight: float = 1., gram_weight: float = 10., norm='spectral',
                   residual: bool = True, **kwargs) -> Learner:
     "Style-transfer learner: content by features of the input photo, style by Gram matrices of `style_image`."
@@ -203,9 +197,12 @@ def _broadcast_any_device(self, t, rank):
     torch.distributed.broadcast(t, rank)
     return t.cpu().tolist()
 
+@contextmanager
 def distributed_context(learn: Learner):
     "`learn.distrib_ctx` that also works on CPU processes (gloo); a no-op context when not launched distributed."
     from fastai.distributed import DistributedDL
-    DistributedDL._broadcast = _broadcast_any_device
-    cpu = not torch.cuda.is_available()
-    return learn.distrib_ctx(sync_bn=not cpu, cpu=cpu)
+    cpu, fastai_broadcast = not torch.cuda.is_available(), DistributedDL._broadcast
+    DistributedDL._broadcast = _broadcast_any_device              # patched for this context only
+    try:
+        with learn.distrib_ctx(sync_bn=not cpu, cpu=cpu): yield learn
+    finally: DistributedDL._broadcast = fastai_broadcast

