@@ -43,6 +43,13 @@ def _read_shrunk(path: Path, max_side: int | None) -> Image.Image | None:
     except ImageReadError as e:
         warnings.warn(str(e), SkippedPhotoWarning); return None
 
+def _photo_table(paths: list[Path], max_side: int | None, rows_of) -> pd.DataFrame:
+    "The rows `rows_of(path, photo)` gives for every readable photo (shrunk to `max_side`), with a progress bar."
+    rows = []
+    for path in progress_bar(paths, leave=False):
+        if (photo := _read_shrunk(path, max_side)) is not None: rows += rows_of(Path(path), photo)
+    return pd.DataFrame(rows)
+
 def feature_distance(vgg_terms: VGGTerms, pred: torch.Tensor, target: torch.Tensor) -> float:
     "The relative-L1 VGG feature distance between two images (the loss's `feature` term)."
     with torch.no_grad(): return vgg_terms(pred, target)['feature'].item()
@@ -86,22 +93,22 @@ def bicubic_upscaler(scale: int) -> Callable[[Image.Image], Image.Image]:
 def superres_table(methods: dict[str, Callable], paths: list[Path], scale: int, vgg_terms: VGGTerms | None = None,
                    max_side: int | None = None) -> pd.DataFrame:
     "One row per (photo, method): PSNR-Y, SSIM-Y, sharpness, stripes and (with `vgg_terms`) the feature distance."
-    rows = []
-    for path in progress_bar(paths, leave=False):
-        if (hr := _read_shrunk(path, max_side)) is None: continue
+    def rows_of(path, hr):
         if min(hr.size) < 3*scale + 11:
             warnings.warn(f"{path}: {hr.width}x{hr.height} is too small to measure at x{scale} (SSIM's 11 px window after a "
                           f"{scale} px border; at least {3*scale + 11} px a side)", SkippedPhotoWarning)
-            continue
+            return []
         hr = mod_crop(hr, scale)
         lr, target = downscale(hr, scale), pil_to_batch(hr)
+        rows = []
         for name, fn in methods.items():
             pred = pil_to_batch(fn(lr))
-            row = {'photo': Path(path).name, 'method': name, **{k: v.item() for k, v in evaluate_y(pred, target, scale).items()},
+            row = {'photo': path.name, 'method': name, **{k: v.item() for k, v in evaluate_y(pred, target, scale).items()},
                    'sharpness': sharpness(pred, target, scale).item(), 'stripes': stripes(pred, target, scale).item()}
             if vgg_terms is not None: row['feature'] = feature_distance(vgg_terms, pred, target)
             rows.append(row)
-    return pd.DataFrame(rows)
+        return rows
+    return _photo_table(paths, max_side, rows_of)
 
 def mean_table(table: pd.DataFrame, by: str = 'method') -> pd.DataFrame:
     "Mean of every numeric column per method, in the methods' order of appearance."
@@ -124,19 +131,19 @@ def ab_error(pred: Image.Image, target: Image.Image) -> float:
 def colorize_table(methods: dict[str, Callable], paths: list[Path], vgg_terms: VGGTerms | None = None,
                    max_side: int | None = 512) -> pd.DataFrame:
     "One row per (photo, method): colourfulness of prediction and truth, PSNR, SSIM, ab error, feature distance."
-    rows = []
-    for path in progress_bar(paths, leave=False):
-        if (truth := _read_shrunk(path, max_side)) is None: continue
+    def rows_of(path, truth):
         grey, target = to_grey(truth), pil_to_batch(truth)
+        rows = []
         for name, fn in methods.items():
             out = fn(grey)
             pred = pil_to_batch(out)
-            row = {'photo': Path(path).name, 'method': name, 'colourfulness': colourfulness(out),
+            row = {'photo': path.name, 'method': name, 'colourfulness': colourfulness(out),
                    'colourfulness (truth)': colourfulness(truth), 'psnr': psnr(pred, target).item(),
                    'ssim': ssim(pred, target).item(), 'ab_error': ab_error(out, truth)}
             if vgg_terms is not None: row['feature'] = feature_distance(vgg_terms, pred, target)
             rows.append(row)
-    return pd.DataFrame(rows)
+        return rows
+    return _photo_table(paths, max_side, rows_of)
 
 # %% ../nbs/08_evaluation.ipynb #f1da44c5
 def style_table(methods: dict[str, Callable],   # name → function from a PIL photo to the stylised PIL image
