@@ -204,11 +204,12 @@ class ExperimentSetup:
     eval_side: int            # test photos are shrunk to this long side
     epochs: int               # the profile's training epochs
     vgg_weights: str          # the VGG16 weights the loss network uses ('auto' resolved)
+    encoder: str              # the U-Net encoder and its weights ('auto' resolved)
 
     def __str__(self):
         p = self.profile
         return (f"profile {p.name}: source {self.source} ({self.train_photos} training photos), crops {p.size} px, batch {p.bs}, "
-                f"{self.epochs} epochs; encoder {p.encoder}, VGG16 loss network {self.vgg_weights!r}; "
+                f"{self.epochs} epochs; encoder {self.encoder}, VGG16 loss network {self.vgg_weights!r}; "
                 f"{len(self.test_paths)} test photos (long side <= {self.eval_side})")
 
 def experiment_setup(profile: str | Profile | None = None, # the profile (default: the active one)
@@ -216,10 +217,12 @@ def experiment_setup(profile: str | Profile | None = None, # the profile (defaul
                     ) -> ExperimentSetup:
     "The profile, photo source, held-out test photos (without duplicates), evaluation size and epochs of an experiment."
     from enhance_lab.features import resolve_vgg_weights
+    from enhance_lab.models import resolve_encoder
     profile = get_profile(profile)
     smoke = profile.name == 'smoke'
     source = 'samples' if smoke or not (default_corpus_dir()/'train').is_dir() else 'corpus'
     splits = photo_splits(source)
     test = skimage_photos()[:2] if smoke else list(dict.fromkeys(splits['test'][:n_corpus_test] + skimage_photos()))
+    encoder, weights = resolve_encoder(profile.encoder, 'auto')
     return ExperimentSetup(profile, source, len(splits['train']), test, EVAL_SIDES[profile.name], profile.epochs,
-                           resolve_vgg_weights(profile.vgg_weights))
+                           resolve_vgg_weights(profile.vgg_weights), f"{encoder} ({weights} weights)")
