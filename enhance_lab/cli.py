@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
                                 'colourisation and style transfer.', epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest='command', required=True)
     c = sub.add_parser('corpus', help='assemble the offline photo corpus from Debian packages')
-    c.add_argument('--dest', type=Path, help='where to put it (default: corpus/ in the enhance_lab cache, ~/.cache/enhance_lab or $ENHANCE_LAB_CACHE)')
+    c.add_argument('--dest', type=Path, help='where to put it (default: corpus/ in the enhance_lab cache, ~/.cache/enhance_lab or $ENHANCE_LAB_CACHE); remembered: `--source corpus` then reads it')
     t = sub.add_parser('train', help='train a model', epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument('task', choices=['superres', 'colorize', 'style'])
     t.add_argument('--source', default='samples', help="'samples', 'corpus', 'pets', 'imagenette' or a folder of photos")
@@ -263,9 +263,10 @@ def cmd_evaluate(a) -> int:
 
 def cmd_corpus(a) -> int:
     "Assemble the offline corpus."
-    from enhance_lab.data import CorpusError, assemble_corpus, image_files
+    from enhance_lab.data import CorpusError, assemble_corpus, image_files, remember_corpus
     try: dest = assemble_corpus(a.dest)
     except CorpusError as e: print(f"error: {e}", file=sys.stderr); return 1
+    if a.dest: remember_corpus(dest)                   # `--source corpus` now means this folder
     counts = {s: len(image_files(dest/s)) for s in ('train', 'valid', 'test', 'style')}
     print(f"corpus at {dest}: {counts}; attribution in {dest/'ATTRIBUTION.md'}")
     return 0

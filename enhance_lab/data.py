@@ -31,11 +31,12 @@ from .core import DEGRADATIONS, Profile, atomic_write, cache_dir, data_dir, get_
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'SKIMAGE_TEST_PHOTOS', 'ONLINE_SETS', 'ImageReadError', 'read_image', 'open_rgb', 'image_files',
            'split_folder', 'skimage_photos', 'sample_splits', 'CorpusError', 'read_manifest', 'sha256_prefix',
-           'fetch_package', 'unpack_package', 'default_corpus_dir', 'assemble_corpus', 'OnlineDataUnavailable',
-           'online_photos', 'photo_splits', 'check_no_test_leak', 'mod_crop', 'downscale', 'upsample', 'crappify',
-           'superres_input', 'to_grey', 'shrink', 'load_photos', 'image_to_tensor', 'TensorImageInput', 'PILImageInput',
-           'Downsample', 'Greyscale', 'SeededDL', 'photo_block', 'superres_block', 'colorize_block', 'style_block',
-           'crops_dls', 'superres_dls', 'colorize_dls', 'style_dls', 'show_batch', 'show_results', 'load_style_image']
+           'fetch_package', 'unpack_package', 'default_corpus_dir', 'remember_corpus', 'assemble_corpus',
+           'OnlineDataUnavailable', 'online_photos', 'photo_splits', 'check_no_test_leak', 'mod_crop', 'downscale',
+           'upsample', 'crappify', 'superres_input', 'to_grey', 'shrink', 'load_photos', 'image_to_tensor',
+           'TensorImageInput', 'PILImageInput', 'Downsample', 'Greyscale', 'SeededDL', 'photo_block', 'superres_block',
+           'colorize_block', 'style_block', 'crops_dls', 'superres_dls', 'colorize_dls', 'style_dls', 'show_batch',
+           'show_results', 'load_style_image']
 
 # %% ../nbs/01_data.ipynb #4cf24227
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif')
@@ -215,8 +216,16 @@ def _write_attribution(rows: list[dict], dest: Path):
 
 # %% ../nbs/01_data.ipynb #0b195ded
 def default_corpus_dir() -> Path:
-    "Where the offline corpus is assembled unless told otherwise."
+    "Where `'corpus'` photos are read: the folder last given to `enhance-lab corpus --dest` (see `remember_corpus`), else the cache's."
+    pointer = cache_dir()/'corpus-location.txt'
+    if pointer.exists() and (remembered := Path(pointer.read_text().strip())).is_dir(): return remembered
     return cache_dir('corpus')
+
+def remember_corpus(dest: str | Path) -> Path:
+    "Make `dest` the folder that `'corpus'` means from now on (what `enhance-lab corpus --dest` does)."
+    dest = Path(dest).resolve()
+    atomic_write(cache_dir()/'corpus-location.txt', lambda p: p.write_text(str(dest)))
+    return dest
 
 def assemble_corpus(dest: str | Path | None = None, manifest: str | Path | None = None,
                     roles=('train', 'valid', 'test', 'style')) -> Path:
