@@ -291,7 +291,10 @@ def mod_crop(img: Image.Image, scale: int) -> Image.Image:
     w, h = img.size
     return img.crop((0, 0, w - w % scale, h - h % scale))
 
-def downscale(img: Image.Image, scale: int, method: str = 'bicubic') -> Image.Image:
+def downscale(img: Image.Image,        # sides must be multiples of `scale`
+              scale: int,              # integer factor
+              method: str = 'bicubic', # 'bicubic' or 'bilinear'
+             ) -> Image.Image:
     "Antialiased `scale`× downscale with `method` ('bicubic' or 'bilinear'); sides must be multiples of `scale`."
     if scale < 1 or int(scale) != scale: raise ValueError(f"scale must be a positive integer, got {scale!r}")
     w, h = img.size
@@ -305,7 +308,11 @@ def upsample(img: Image.Image, size: tuple[int, int]) -> Image.Image:
     return img.resize(size, Image.BICUBIC)
 
 # %% ../nbs/01_data.ipynb #36477df8
-def crappify(img: Image.Image, scale: int, quality=(10, 70), noise: float = 0., rng: random.Random | None = None
+def crappify(img: Image.Image,                 # the high-resolution photo
+             scale: int,                       # downscale factor
+             quality=(10, 70),                 # JPEG quality drawn from this range
+             noise: float = 0.,                # std of Gaussian noise on 0–1 values (0: none)
+             rng: random.Random | None = None, # random source (default: a fresh one)
             ) -> Image.Image:
     "The fastai course's degradation: bilinear `scale`× downscale, JPEG at a random quality, optional Gaussian noise."
     rng = rng or random.Random()
@@ -319,7 +326,10 @@ def crappify(img: Image.Image, scale: int, quality=(10, 70), noise: float = 0., 
         small = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     return small
 
-def superres_input(hr: Image.Image, scale: int, degradation: str = 'bicubic', rng: random.Random | None = None
+def superres_input(hr: Image.Image,                  # the target photo (sides multiples of `scale`)
+                   scale: int,                       # super-resolution factor
+                   degradation: str = 'bicubic',     # 'bicubic', 'bilinear' or 'crappify'
+                   rng: random.Random | None = None, # random source for 'crappify'
                   ) -> Image.Image:
     "The network input for target `hr`: degraded `scale`× and bicubic-upsampled back to `hr`'s size."
     if degradation not in DEGRADATIONS: raise ValueError(f"unknown degradation {degradation!r}; choose one of {DEGRADATIONS}")
@@ -338,7 +348,10 @@ def shrink(img: Image.Image, max_side: int | None) -> Image.Image:
     img = img.copy(); img.thumbnail((max_side, max_side), Image.LANCZOS)
     return img
 
-def load_photos(paths: list[Path], min_side: int, max_side: int) -> list[Image.Image]:
+def load_photos(paths: list[Path], # image files
+                min_side: int,     # photos smaller than this (the crop) are skipped
+                max_side: int,     # photos are shrunk to this long side
+               ) -> list[Image.Image]:
     "Photos read and shrunk; unreadable or too small ones are skipped with one warning listing them."
     photos, skipped = [], []
     for p in progress_bar(paths, leave=False) if len(paths) > 8 else paths:
@@ -399,7 +412,11 @@ def photo_block(input_tfms: list = (),  # transforms of the input alone (`Downsa
     return DataBlock(blocks=(ImageBlock(PILImageInput), ImageBlock), get_x=_input_of, dl_type=SeededDL,
                      item_tfms=[RandomCrop(size), FlipItem(0.5), *input_tfms], **kwargs)
 
-def superres_block(scale: int = 2, degradation: str = 'bicubic', size: int = 128, **kwargs) -> DataBlock:
+def superres_block(scale: int = 2,               # super-resolution factor
+                   degradation: str = 'bicubic', # 'bicubic', 'bilinear' or 'crappify'
+                   size: int = 128,              # crop side, a multiple of `scale`
+                   **kwargs,                     # `DataBlock` arguments (get_items, splitter…)
+                  ) -> DataBlock:
     "Super-resolution pairs: (crop degraded `scale`× and upsampled back, crop)."
     if size % scale: raise ValueError(f"crop size {size} is not a multiple of scale {scale}")
     return photo_block([Downsample(scale, degradation)], size, **kwargs)
@@ -483,7 +500,10 @@ def show_results(x: TensorImageInput, y: TensorImage, samples, outs, ctxs=None, 
     return ctxs
 
 # %% ../nbs/01_data.ipynb #67effef5
-def load_style_image(path: str | Path | None = None, size: int | None = None, frame_threshold: float = 40.) -> torch.Tensor:
+def load_style_image(path: str | Path | None = None, # the painting (default: the bundled Starry Night)
+                     size: int | None = None,        # short side after shrinking (None: as is)
+                     frame_threshold: float = 40.,   # edge rows/columns darker than this (0–255) are a frame
+                    ) -> torch.Tensor:
     "A style image as a (1, 3, h, w) tensor in [0, 1]: dark frame cropped, shrunk to `size` on its short side."
     img = open_rgb(path or data_dir()/'samples'/'style'/'starry_night.jpg')
     arr = np.asarray(img, dtype=np.float32).mean(2)

@@ -72,7 +72,12 @@ def stripe_amplitude(y: torch.Tensor, window: int = 8) -> torch.Tensor:
     sign = 1 - 2*(torch.arange(d2.shape[-1], device=y.device) % 2).to(y.dtype)
     return torch.nn.functional.avg_pool2d(d2*sign, (1, window), stride=1).abs()
 
-def stripes(pred: torch.Tensor, target: torch.Tensor, border: int = 0, window: int = 8, smooth_quantile: float = 0.25) -> torch.Tensor:
+def stripes(pred: torch.Tensor,            # predictions (n, 3, h, w) in [0, 1]
+            target: torch.Tensor,          # the truth
+            border: int = 0,               # pixels shaved from each side
+            window: int = 8,               # columns averaged for each amplitude
+            smooth_quantile: float = 0.25, # the truth's smoothest share of pixels measured
+           ) -> torch.Tensor:
     "Mean squared `stripe_amplitude` of `pred` over the truth's, on the truth's smoothest `smooth_quantile` of pixels (Y)."
     check_images(pred, target)
     py, ty = (shave(rgb_to_y(t.clamp(0, 1)), border) for t in (pred, target))
@@ -90,8 +95,12 @@ def bicubic_upscaler(scale: int) -> Callable[[Image.Image], Image.Image]:
     "The bicubic baseline."
     return lambda lr: lr.resize((lr.width*scale, lr.height*scale), Image.BICUBIC)
 
-def superres_table(methods: dict[str, Callable], paths: list[Path], scale: int, vgg_terms: VGGTerms | None = None,
-                   max_side: int | None = None) -> pd.DataFrame:
+def superres_table(methods: dict[str, Callable],      # name → function from the low-resolution PIL image to the high-resolution one
+                   paths: list[Path],                 # high-resolution test photos
+                   scale: int,                        # super-resolution factor
+                   vgg_terms: VGGTerms | None = None, # adds the feature distance when given
+                   max_side: int | None = None,       # photos are shrunk to this long side first
+                  ) -> pd.DataFrame:
     "One row per (photo, method): PSNR-Y, SSIM-Y, sharpness, stripes and (with `vgg_terms`) the feature distance."
     def rows_of(path, hr):
         if min(hr.size) < 3*scale + 11:
@@ -128,8 +137,11 @@ def ab_error(pred: Image.Image, target: Image.Image) -> float:
     return float(np.linalg.norm(a - b, axis=-1).mean())
 
 # %% ../nbs/08_evaluation.ipynb #7ae396d6
-def colorize_table(methods: dict[str, Callable], paths: list[Path], vgg_terms: VGGTerms | None = None,
-                   max_side: int | None = 512) -> pd.DataFrame:
+def colorize_table(methods: dict[str, Callable],      # name → function from the grey PIL image to a colour one
+                   paths: list[Path],                 # colour test photos
+                   vgg_terms: VGGTerms | None = None, # adds the feature distance when given
+                   max_side: int | None = 512,        # photos are shrunk to this long side first
+                  ) -> pd.DataFrame:
     "One row per (photo, method): colourfulness of prediction and truth, PSNR, SSIM, ab error, feature distance."
     def rows_of(path, truth):
         grey, target = to_grey(truth), pil_to_batch(truth)
@@ -164,7 +176,10 @@ def style_table(methods: dict[str, Callable],   # name → function from a PIL p
     return pd.DataFrame(rows)
 
 # %% ../nbs/08_evaluation.ipynb #d15f2659
-def show_rows(rows: list[list[Image.Image]], titles: list[str], size: float = 3.5):
+def show_rows(rows: list[list[Image.Image]], # one list of PIL images per row
+              titles: list[str],             # one title per column
+              size: float = 3.5,             # inches per image
+             ):
     "A grid of images: one row per photo, one titled column per method."
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(len(rows), len(titles), figsize=(size*len(titles), size*len(rows)*0.8), squeeze=False)

@@ -38,7 +38,12 @@ class ModelFileError(ValueError):
 
 def _config_path(path: Path) -> Path: return Path(path).with_suffix('.json')
 
-def save_model(model: EnhanceUnet, path: str | Path, task: str, scale: int = 1, **info) -> Path:
+def save_model(model: EnhanceUnet, # the trained U-Net
+               path: str | Path,   # NAME or NAME.safetensors (NAME.json goes beside it)
+               task: str,          # 'superres', 'colorize' or 'style'
+               scale: int = 1,     # super-resolution factor (1 otherwise)
+               **info,             # anything to record: profile, data, steps, metrics…
+              ) -> Path:
     "Save `model` as `path` (.safetensors) + a JSON config beside it; `info` (profile, data, metrics…) is recorded."
     if task not in TASKS: raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")
     path = Path(path).with_suffix('.safetensors')
@@ -174,7 +179,12 @@ def _starts(size: int, tile: int, step: int) -> list[int]:
     starts = list(range(0, size - tile, step)) + [size - tile]
     return sorted(set(starts))
 
-def predict(model, image: Tensor, tile: int | None = 512, overlap: int = 64, progress: bool = False) -> Tensor:
+def predict(model,                  # an `EnhanceUnet` (eval mode)
+            image: Tensor,          # (3, h, w), float in [0, 1] or uint8
+            tile: int | None = 512, # tile side in pixels (None: the whole image at once)
+            overlap: int = 64,      # pixels shared by neighbouring tiles, blended linearly
+            progress: bool = False, # show a progress bar over the tiles
+           ) -> Tensor:
     "The model's output for one image (3, h, w) (float in [0, 1] or uint8), tiled with blended overlaps when larger than `tile`."
     if image.ndim != 3 or image.shape[0] != 3: raise ValueError(f"expected one RGB image (3, h, w); got {tuple(image.shape)}")
     if tile is not None and tile <= 2*overlap: raise ValueError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
@@ -202,11 +212,18 @@ def _predict_image(model, img: Image.Image, tile: int | None) -> Image.Image:
     x = torch.from_numpy(np.array(img)).permute(2, 0, 1)
     return _to_image(predict(model, x, tile, progress=bool(tile) and x.shape[-1]*x.shape[-2] > 4*tile*tile))
 
-def upscale_image(model, img: Image.Image, scale: int, tile: int | None = 512) -> Image.Image:
+def upscale_image(model,                  # a super-resolution model
+                  img: Image.Image,       # RGB photo
+                  scale: int,             # the model's scale
+                  tile: int | None = 512, # tile side (None: whole image)
+                 ) -> Image.Image:
     "Super-resolve an RGB PIL image by `scale`."
     return _predict_image(model, img.resize((img.width*scale, img.height*scale), Image.BICUBIC), tile)
 
-def colorize_image(model, img: Image.Image, render_size: int = 512) -> Image.Image:
+def colorize_image(model,                  # a colourisation model
+                   img: Image.Image,       # photo (grey or colour; its luminance is kept)
+                   render_size: int = 512, # long side the model sees
+                  ) -> Image.Image:
     "Colourise a photo: chroma from the model (run at `render_size`), luminance from the photo at full resolution."
     import kornia
     grey = to_grey(img)
@@ -218,7 +235,10 @@ def colorize_image(model, img: Image.Image, render_size: int = 512) -> Image.Ima
     ycc[:, :1] = kornia.color.rgb_to_ycbcr(image_to_tensor(grey)[None])[:, :1]
     return _to_image(kornia.color.ycbcr_to_rgb(ycc)[0].clamp(0, 1))
 
-def stylize_image(model, img: Image.Image, tile: int | None = 512) -> Image.Image:
+def stylize_image(model,                  # a style model
+                  img: Image.Image,       # RGB photo
+                  tile: int | None = 512, # tile side (None: whole image)
+                 ) -> Image.Image:
     "Stylise an RGB PIL image."
     return _predict_image(model, img, tile)
 
@@ -239,13 +259,21 @@ def read_header(path: Path) -> dict:
                         grey=im.mode in _GREY_MODES, icc_profile=im.info.get('icc_profile'), exif=exif.tobytes() if len(exif) else None)
     except Exception: return dict(alpha=False, grey=False, icc_profile=None, exif=None)
 
-def output_path_for(src: Path, out: Path, is_dir: bool, has_alpha: bool, rel: Path | None = None) -> Path:
+def output_path_for(src: Path,               # the input
+                    out: Path,               # output folder or file
+                    is_dir: bool,            # `out` is a folder
+                    has_alpha: bool,         # the result has an alpha channel (needs PNG)
+                    rel: Path | None = None, # path under the output folder (default: the input name)
+                   ) -> Path:
     "Where the result for `src` goes: `out/rel` (default `out/src.name`) when `out` is a folder, else `out`; PNG when it has alpha or an odd format."
     dst = out/(rel or src.name) if is_dir else out
     if has_alpha or dst.suffix.lower() not in OUTPUT_SUFFIXES: dst = dst.with_suffix('.png')
     return dst
 
-def plan_outputs(sources: list[Path], out: Path, out_is_dir: bool, rels: list[Path] | None = None
+def plan_outputs(sources: list[Path],            # the inputs
+                 out: Path,                      # output folder or file
+                 out_is_dir: bool,               # `out` is a folder
+                 rels: list[Path] | None = None, # paths under the output folder
                 ) -> tuple[dict[Path, Path], list[tuple[Path, str]]]:
     "Each source's output, and the sources refused before any work: two inputs with one output, or an output that is an input of the run."
     planned = {s: output_path_for(s, out, out_is_dir, read_header(s)['alpha'], r) for s, r in zip(sources, rels or [None]*len(sources))}
@@ -261,7 +289,12 @@ def plan_outputs(sources: list[Path], out: Path, out_is_dir: bool, rels: list[Pa
     bad = {s for s, _ in refused}
     return {s: d for s, d in planned.items() if s not in bad}, refused
 
-def save_image(img: Image.Image, dst: Path, overwrite: bool = False, icc_profile: bytes | None = None, exif: bytes | None = None):
+def save_image(img: Image.Image,                 # the result
+               dst: Path,                        # where to write it (format from the suffix)
+               overwrite: bool = False,          # replace an existing file
+               icc_profile: bytes | None = None, # colour profile to embed
+               exif: bytes | None = None,        # EXIF data to embed
+              ):
     "Write `img` to `dst` via a temporary file, then replace `dst` (only if `overwrite`) or create it exclusively: a file that appeared meanwhile is never replaced."
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.part")
@@ -277,7 +310,12 @@ def save_image(img: Image.Image, dst: Path, overwrite: bool = False, icc_profile
             except FileExistsError: raise OutputExistsError(f"{dst}: already exists (pass --overwrite to replace it)") from None
     finally: tmp.unlink(missing_ok=True)
 
-def enhance_file(fn, src: str | Path, dst: str | Path, overwrite: bool = False, keep_grey: bool = True) -> Path:
+def enhance_file(fn,                      # PIL RGB → PIL RGB (e.g. `upscale_image` with its model)
+                 src: str | Path,         # the input image
+                 dst: str | Path,         # the output file
+                 overwrite: bool = False, # replace an existing output
+                 keep_grey: bool = True,  # a grey input gives a grey output
+                ) -> Path:
     "Apply `fn` (PIL RGB → PIL RGB) to image `src` and write the result to `dst`, keeping alpha, ICC profile, EXIF and (if `keep_grey`) greyness."
     src, dst = Path(src), Path(dst)
     if dst.resolve() == src.resolve() or (dst.exists() and os.path.samefile(src, dst)):
@@ -293,8 +331,14 @@ def enhance_file(fn, src: str | Path, dst: str | Path, overwrite: bool = False, 
     save_image(result, dst, overwrite, header['icc_profile'], header['exif'])
     return dst
 
-def enhance_files(fn, sources: list[Path], out: Path, overwrite: bool = False, progress: bool = True, keep_grey: bool = True,
-                  rels: list[Path] | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
+def enhance_files(fn,                             # PIL RGB → PIL RGB
+                  sources: list[Path],            # input images
+                  out: Path,                      # output folder (or file, for one input)
+                  overwrite: bool = False,        # replace existing outputs
+                  progress: bool = True,          # show a progress bar
+                  keep_grey: bool = True,         # grey inputs give grey outputs
+                  rels: list[Path] | None = None, # each input's path relative to the output folder (default: its name)
+                 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     "Apply `fn` to every source (outputs at `out/rels`, default `out/name`); returns (outputs written, [(source, reason)] for the failures)."
     out_is_dir = len(sources) > 1 or out.is_dir() or not out.suffix
     planned, failed = plan_outputs(sources, out, out_is_dir, rels)

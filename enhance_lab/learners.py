@@ -21,6 +21,7 @@ import fastai.callback.schedule  # adds Learner.fit_one_cycle
 from fastai.learner import Learner
 from fastai.optimizer import Adam
 from fastai.torch_core import rank_distrib
+from fastcore.meta import delegates
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
@@ -113,7 +114,10 @@ def read_checkpoint_state(folder: str | Path) -> dict:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise CheckpointError(f"{folder}: not a readable checkpoint ({type(e).__name__}: {e})") from None
 
-def load_checkpoint(learn: Learner, folder: str | Path, extra: dict | None = None) -> int:
+def load_checkpoint(learn: Learner,            # a learner built like the one that wrote the checkpoint
+                    folder: str | Path,        # the run's checkpoint folder
+                    extra: dict | None = None, # more settings that must match (task, scale, steps…)
+                   ) -> int:
     "Restore the latest `Checkpoint` in `folder` into `learn` after checking it was made for the same set-up (and `extra`); returns the next epoch."
     folder = Path(folder)
     state = read_checkpoint_state(folder)
@@ -174,16 +178,24 @@ def enhance_learner(dls,                                  # DataLoaders of (inpu
     if precision == 'fp16': learn.to_fp16()
     return learn
 
+@delegates(enhance_learner, but=['task', 'loss', 'norm'])
 def superres_learner(dls, loss='superres', norm='spectral', **kwargs) -> Learner:
     "Super-resolution learner: spectral norm, self-attention, residual U-Net, the `superres` loss."
     return enhance_learner(dls, 'superres', loss, norm=norm, **kwargs)
 
+@delegates(enhance_learner, but=['task', 'loss', 'norm'])
 def colorize_learner(dls, loss='colorize', norm='weight', **kwargs) -> Learner:
     "Colourisation learner: weight norm, self-attention, residual U-Net, the `colorize` loss."
     return enhance_learner(dls, 'colorize', loss, norm=norm, **kwargs)
 
-def style_learner(dls, style_image=None, feature_weight: float = 1., gram_weight: float = 10., norm='spectral',
-                  residual: bool = True, **kwargs) -> Learner:
+def style_learner(dls,                        # content crops (`style_dls`)
+                  style_image=None,           # (1, 3, h, w) tensor, a path, or None for The Starry Night
+                  feature_weight: float = 1., # weight of the content (feature) term
+                  gram_weight: float = 10.,   # weight of the style (Gram) term
+                  norm='spectral',            # decoder normalisation
+                  residual: bool = True,      # output = photo + learned change
+                  **kwargs,                   # more `enhance_learner` arguments
+                 ) -> Learner:
     "Style-transfer learner: content by features of the input photo, style by Gram matrices of `style_image`."
     if style_image is None or isinstance(style_image, (str, Path)): style_image = load_style_image(style_image, dls.one_batch()[0].shape[-1]*2)
     return enhance_learner(dls, 'style', 'style', {'feature': feature_weight, 'gram': gram_weight}, norm=norm,

@@ -43,8 +43,14 @@ def _relative_l1(pred: Tensor, target: Tensor) -> Tensor:
 
 class VGGTerms(nn.Module):
     "Feature and Gram distances between prediction and target at `layer_ids` of a frozen VGG16, read through hooks."
-    def __init__(self, vgg: VGGFeatures | None = None, layer_ids=DEFAULT_LAYERS, feature_weights=DEFAULT_FEATURE_WEIGHTS,
-                 gram_weights=None, vgg_weights: str = 'auto', style_image: Tensor | None = None):
+    def __init__(self,
+                 vgg: VGGFeatures | None = None,          # a loss network to share (default: a new one)
+                 layer_ids=DEFAULT_LAYERS,                # the VGG16 layers compared
+                 feature_weights=DEFAULT_FEATURE_WEIGHTS, # per-layer weights of the feature term (normalised)
+                 gram_weights=None,                       # per-layer weights of the Gram term (default: equal)
+                 vgg_weights: str = 'auto',               # 'auto', 'imagenet', 'hed'… when building the network
+                 style_image: Tensor | None = None,       # Gram matrices against this image instead of the target
+                ):
         super().__init__()
         self.vgg = vgg or VGGFeatures(vgg_weights, layer_ids=list(layer_ids))
         self.layer_ids = list(layer_ids)
@@ -166,14 +172,23 @@ def enhance_loss(preset: str = 'superres', weights: dict[str, float] | None = No
 # %% ../nbs/04_losses.ipynb #9d847af5
 class FeatureLoss(EnhanceLoss):
     "Perceptual loss: relative-L1 distance of VGG16 activations at `layer_ids`, weighted per layer."
-    def __init__(self, layer_ids=DEFAULT_LAYERS, layer_weights=DEFAULT_FEATURE_WEIGHTS, vgg_weights: str = 'auto',
-                 vgg: VGGFeatures | None = None):
+    def __init__(self,
+                 layer_ids=DEFAULT_LAYERS,              # the VGG16 layers compared
+                 layer_weights=DEFAULT_FEATURE_WEIGHTS, # per-layer weights (normalised)
+                 vgg_weights: str = 'auto',             # 'auto', 'imagenet', 'hed'…
+                 vgg: VGGFeatures | None = None,        # a loss network to share
+                ):
         super().__init__({'feature': 1.}, vgg=vgg, layer_ids=layer_ids, feature_weights=layer_weights, vgg_weights=vgg_weights)
 
 class GramLoss(EnhanceLoss):
     "Style loss: relative-L1 distance of the Gram matrices at `layer_ids` — against the target, or `style_image` if given."
-    def __init__(self, layer_ids=DEFAULT_LAYERS, layer_weights=None, vgg_weights: str = 'auto', style_image: Tensor | None = None,
-                 vgg: VGGFeatures | None = None):
+    def __init__(self,
+                 layer_ids=DEFAULT_LAYERS,          # the VGG16 layers compared
+                 layer_weights=None,                # per-layer weights (default: equal)
+                 vgg_weights: str = 'auto',         # 'auto', 'imagenet', 'hed'…
+                 style_image: Tensor | None = None, # (1, 3, h, w): compare with this painting, not the target
+                 vgg: VGGFeatures | None = None,    # a loss network to share
+                ):
         super().__init__({'gram': 1.}, vgg=vgg, layer_ids=layer_ids, gram_weights=layer_weights, vgg_weights=vgg_weights,
                          style_image=style_image)
 

@@ -121,8 +121,14 @@ class EnhanceUnet(nn.Module):
         out = out.float()
         return x + self.res_scale*out if self.residual else out
 
-def build_unet(encoder: str = 'efficientnet_lite0', pretrained: str = 'auto', norm: str = 'spectral',
-               self_attention: bool = True, blur: bool = True, residual: bool = True, img_size: int = 128) -> EnhanceUnet:
+def build_unet(encoder: str = 'efficientnet_lite0', # 'efficientnet_lite0', 'resnet18' or 'resnet34'
+               pretrained: str = 'auto',            # 'auto' (ImageNet, online first), 'imagenet' or 'none'
+               norm: str = 'spectral',              # decoder normalisation: 'batch', 'weight', 'spectral' or 'none'
+               self_attention: bool = True,         # fastai's self-attention layer in the decoder
+               blur: bool = True,                   # blur after pixel shuffle (fights checkerboard artefacts)
+               residual: bool = True,               # output = input + s·U-Net(input), s learnt
+               img_size: int = 128,                 # a size for DynamicUnet to trace the encoder (any multiple of 32 runs later)
+              ) -> EnhanceUnet:
     "A U-Net for image-to-image enhancement; `config` records how it was built."
     if norm not in NORMS: raise ValueError(f"unknown norm {norm!r}; choose one of {sorted(NORMS)}")
     encoder, pretrained = resolve_encoder(encoder, pretrained)
