@@ -22,7 +22,8 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.torch_core import set_seed
 
 from enhance_lab.core import cpu_has_native_bf16, get_profile, resolve_precision
-from enhance_lab.data import colorize_dls, default_corpus_dir, photo_splits, style_dls, superres_dls
+from enhance_lab.corpus import default_corpus_dir
+from enhance_lab.data import colorize_dls, photo_splits, style_dls, superres_dls
 from enhance_lab.learners import colorize_learner, style_learner, superres_learner
 
 BASELINE = dict(precision='fp32', channels_last=False)

@@ -263,7 +263,8 @@ def cmd_evaluate(a) -> int:
 
 def cmd_corpus(a) -> int:
     "Assemble the offline corpus."
-    from enhance_lab.data import CorpusError, assemble_corpus, image_files, remember_corpus
+    from enhance_lab.corpus import CorpusError, assemble_corpus, remember_corpus
+    from enhance_lab.data import image_files
     try: dest = assemble_corpus(a.dest)
     except CorpusError as e: print(f"error: {e}", file=sys.stderr); return 1
     if a.dest: remember_corpus(dest)                   # `--source corpus` now means this folder

@@ -8,7 +8,7 @@ Docs: https://enhance-lab.github.io/enhance_lab/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #b1b0f9fc
 from __future__ import annotations
-import csv, hashlib, io, random, shutil, subprocess, tempfile, warnings
+import hashlib, io, random, warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,17 +26,16 @@ from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar
 from fasttransform import Transform
 
-from .core import DEGRADATIONS, Profile, atomic_write, cache_dir, data_dir, get_profile
+from .core import DEGRADATIONS, Profile, data_dir, get_profile
+from .corpus import default_corpus_dir, sha256_prefix
 
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'SKIMAGE_TEST_PHOTOS', 'ONLINE_SETS', 'ImageReadError', 'read_image', 'open_rgb', 'image_files',
-           'split_folder', 'skimage_photos', 'sample_splits', 'CorpusError', 'read_manifest', 'sha256_prefix',
-           'fetch_package', 'unpack_package', 'default_corpus_dir', 'remember_corpus', 'assemble_corpus',
-           'OnlineDataUnavailable', 'online_photos', 'photo_splits', 'check_no_test_leak', 'mod_crop', 'downscale',
-           'upsample', 'crappify', 'superres_input', 'to_grey', 'shrink', 'load_photos', 'image_to_tensor',
-           'TensorImageInput', 'PILImageInput', 'Downsample', 'Greyscale', 'SeededDL', 'photo_block', 'superres_block',
-           'colorize_block', 'style_block', 'crops_dls', 'superres_dls', 'colorize_dls', 'style_dls', 'show_batch',
-           'show_results', 'load_style_image']
+           'split_folder', 'skimage_photos', 'sample_splits', 'OnlineDataUnavailable', 'online_photos', 'photo_splits',
+           'check_no_test_leak', 'mod_crop', 'downscale', 'upsample', 'crappify', 'superres_input', 'to_grey', 'shrink',
+           'load_photos', 'image_to_tensor', 'TensorImageInput', 'PILImageInput', 'Downsample', 'Greyscale', 'SeededDL',
+           'photo_block', 'superres_block', 'colorize_block', 'style_block', 'crops_dls', 'superres_dls',
+           'colorize_dls', 'style_dls', 'show_batch', 'show_results', 'load_style_image']
 
 # %% ../nbs/01_data.ipynb #4cf24227
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif')
@@ -125,126 +124,6 @@ def skimage_photos() -> list[Path]:
 def sample_splits() -> dict[str, list[Path]]:
     "The bundled samples (train/valid/style) with scikit-image's photos as the test split."
     return {**split_folder(data_dir()/'samples'), 'test': skimage_photos()}
-
-# %% ../nbs/01_data.ipynb #571d8493
-class CorpusError(RuntimeError):
-    "The corpus could not be assembled; the message names the package or file and what to do."
-
-def read_manifest(path: str | Path | None = None) -> list[dict]:
-    "The rows of the corpus manifest (a TSV with role, name, debian_package, path_in_package, licence, sha256_first16)."
-    path = Path(path or data_dir()/'corpus-manifest.tsv')
-    with open(path, newline='') as f: rows = list(csv.DictReader(f, delimiter='\t'))
-    names = [r['name'] for r in rows]
-    if len(set(names)) != len(names): raise CorpusError(f"{path}: photo names are not unique")
-    return rows
-
-def sha256_prefix(path: Path, n: int = 16) -> str:
-    "The first `n` hex digits of the file's sha256."
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
-    return h.hexdigest()[:n]
-
-# %% ../nbs/01_data.ipynb #68d7dc72
-def _run(cmd: list[str], what: str, cwd: Path | None = None):
-    "Run a command, turning a missing program or a failure into a `CorpusError` about `what`."
-    try: res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise CorpusError(f"{what}: `{cmd[0]}` not found. The offline corpus needs Debian/Ubuntu tools "
-                          "(apt-get, dpkg-deb); elsewhere use an online set or a folder of your own photos.") from None
-    if res.returncode: raise CorpusError(f"{what}: `{' '.join(cmd)}` failed: {res.stderr.strip()[-500:]}")
-    return res
-
-def fetch_package(package: str, debs: Path) -> Path:
-    "The .deb of `package` in `debs`, downloaded with `apt-get download` unless already there."
-    found = sorted(debs.glob(f'{package}_*.deb'))
-    if found: return found[-1]
-    with tempfile.TemporaryDirectory(dir=debs) as tmp:
-        _run(['apt-get', 'download', package], f"package {package}", cwd=Path(tmp))
-        deb = next(Path(tmp).glob('*.deb'))
-        return deb.replace(debs/deb.name)
-
-def unpack_package(deb: Path, root: Path) -> Path:
-    "The folder where `deb` is unpacked (by `dpkg-deb -x`), unpacking it unless already done."
-    dest = root/deb.stem
-    if dest.is_dir(): return dest
-    tmp = Path(tempfile.mkdtemp(dir=root))
-    _run(['dpkg-deb', '-x', str(deb), str(tmp)], f"package file {deb.name}")
-    return tmp.replace(dest)
-
-# %% ../nbs/01_data.ipynb #0dd3e73a
-def _jpeg_end(data: bytes, start: int) -> int:
-    "Where the JPEG that starts at byte `start` of `data` ends: its segments are walked to the scan, whose first FFD9 ends it."
-    if data[start:start+2] != b'\xff\xd8': raise ValueError(f"no JPEG starts at byte {start}")
-    i = start + 2
-    while i + 4 <= len(data):
-        if data[i] != 0xFF: raise ValueError(f"broken JPEG segment at byte {i}")
-        if data[i+1] == 0xFF: i += 1; continue                      # fill byte
-        seg_len = int.from_bytes(data[i+2:i+4], 'big')
-        if data[i+1] == 0xDA:                                        # start of scan: FF is stuffed as FF00 from here on
-            end = data.find(b'\xff\xd9', i + 2 + seg_len)
-            if end < 0: raise ValueError(f"the JPEG at byte {start} has no end marker")
-            return end + 2
-        i += 2 + seg_len                                             # a header segment (an EXIF thumbnail hides in one)
-    raise ValueError(f"the JPEG at byte {start} ends before its image data")
-
-def _package_photo(root: Path, path_in_package: str, package: str) -> bytes:
-    "The bytes of a photo in an unpacked package: a file, or `file:jpeg@N` for the JPEG embedded at byte N of `file`."
-    path, _, member = path_in_package.partition(':')
-    src = root/path.lstrip('/')
-    if not src.exists(): raise CorpusError(f"{src.name}: not found in package {package} (expected at {src})")
-    data = src.read_bytes()
-    if not member: return data
-    try: start = int(member.removeprefix('jpeg@'))
-    except ValueError: raise CorpusError(f"{path_in_package} (package {package}): unknown member {member!r}") from None
-    try: return data[start:_jpeg_end(data, start)]
-    except ValueError as e: raise CorpusError(f"{path_in_package} (package {package}): {e}") from None
-
-def _copy_verified(data: bytes, dest: Path, sha16: str, what: str):
-    "Write `data` to `dest` (via a temporary file) after checking its sha256 prefix."
-    got = hashlib.sha256(data).hexdigest()[:16]
-    if got != sha16: raise CorpusError(f"{what}: sha256 starts {got}, manifest says {sha16}")
-    atomic_write(dest, lambda tmp: Path(tmp).write_bytes(data))
-
-def _write_attribution(rows: list[dict], dest: Path):
-    "ATTRIBUTION.md: every photo of the corpus with its source package, path and licence."
-    lines = ['# Attribution', '', 'Photos assembled by enhance_lab from Debian packages.', '',
-             '| role | file | package | path in package | licence |', '|---|---|---|---|---|']
-    lines += [f"| {r['role']} | {r['name']} | {r['debian_package']} | {r['path_in_package']} | {r['licence']} |"
-              for r in rows]
-    (dest/'ATTRIBUTION.md').write_text('\n'.join(lines) + '\n')
-
-# %% ../nbs/01_data.ipynb #0b195ded
-def default_corpus_dir() -> Path:
-    "Where `'corpus'` photos are read: the folder last given to `enhance-lab corpus --dest` (see `remember_corpus`), else the cache's."
-    pointer = cache_dir()/'corpus-location.txt'
-    if pointer.exists() and (remembered := Path(pointer.read_text().strip())).is_dir(): return remembered
-    return cache_dir('corpus')
-
-def remember_corpus(dest: str | Path) -> Path:
-    "Make `dest` the folder that `'corpus'` means from now on (what `enhance-lab corpus --dest` does)."
-    dest = Path(dest).resolve()
-    atomic_write(cache_dir()/'corpus-location.txt', lambda p: p.write_text(str(dest)))
-    return dest
-
-def assemble_corpus(dest: str | Path | None = None, manifest: str | Path | None = None,
-                    roles=('train', 'valid', 'test', 'style')) -> Path:
-    "Assemble the offline corpus into `dest`/{train,valid,test,style}/ from the manifest; returns `dest`."
-    dest = Path(dest or default_corpus_dir())
-    rows = [r for r in read_manifest(manifest)
-            if r['role'] in roles and (':' not in r['path_in_package'] or ':jpeg@' in r['path_in_package'])]
-    debs, unpacked = cache_dir('debs'), cache_dir('unpacked')
-    todo = [r for r in rows if not ((dest/r['role']/r['name']).exists()
-                                    and sha256_prefix(dest/r['role']/r['name']) == r['sha256_first16'])]
-    roots = {}
-    for r in progress_bar(todo, leave=False) if todo else []:
-        pkg = r['debian_package']
-        if pkg not in roots: roots[pkg] = unpack_package(fetch_package(pkg, debs), unpacked)
-        (dest/r['role']).mkdir(parents=True, exist_ok=True)
-        _copy_verified(_package_photo(roots[pkg], r['path_in_package'], pkg), dest/r['role']/r['name'],
-                       r['sha256_first16'], f"{r['path_in_package']} (package {pkg})")
-    _write_attribution(rows, dest)
-    return dest
 
 # %% ../nbs/01_data.ipynb #470a255d
 ONLINE_SETS = {'pets': 'PETS', 'imagenette': 'IMAGENETTE_320'}

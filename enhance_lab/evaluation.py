@@ -19,7 +19,8 @@ from PIL import Image
 from fastprogress.fastprogress import progress_bar
 
 from .core import Profile, get_profile
-from .data import (ImageReadError, default_corpus_dir, downscale, image_to_tensor, mod_crop, open_rgb, photo_splits,
+from .corpus import default_corpus_dir
+from .data import (ImageReadError, downscale, image_to_tensor, mod_crop, open_rgb, photo_splits,
                               shrink, skimage_photos, to_grey)
 from .metrics import check_images, evaluate_y, psnr, rgb_to_y, shave, ssim
 from .losses import VGGTerms
