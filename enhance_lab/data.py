@@ -33,9 +33,9 @@ from .corpus import default_corpus_dir, sha256_prefix
 __all__ = ['IMAGE_EXTENSIONS', 'SKIMAGE_TEST_PHOTOS', 'ONLINE_SETS', 'ImageReadError', 'read_image', 'open_rgb', 'image_files',
            'split_folder', 'skimage_photos', 'sample_splits', 'OnlineDataUnavailable', 'online_photos', 'photo_splits',
            'check_no_test_leak', 'mod_crop', 'downscale', 'upsample', 'crappify', 'superres_input', 'to_grey', 'shrink',
-           'load_photos', 'image_to_tensor', 'TensorImageInput', 'PILImageInput', 'Downsample', 'Greyscale', 'SeededDL',
-           'photo_block', 'superres_block', 'colorize_block', 'style_block', 'crops_dls', 'superres_dls',
-           'colorize_dls', 'style_dls', 'show_batch', 'show_results', 'load_style_image']
+           'load_photos', 'image_to_tensor', 'tensor_to_image', 'TensorImageInput', 'PILImageInput', 'Downsample',
+           'Greyscale', 'SeededDL', 'photo_block', 'superres_block', 'colorize_block', 'style_block', 'crops_dls',
+           'superres_dls', 'colorize_dls', 'style_dls', 'show_batch', 'show_results', 'load_style_image']
 
 # %% ../nbs/01_data.ipynb #4cf24227
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif')
@@ -248,6 +248,11 @@ def image_to_tensor(img: Image.Image) -> torch.Tensor:
     "PIL RGB → float tensor (3, h, w) in [0, 1]."
     return torch.from_numpy(np.asarray(img, dtype=np.float32)/255).permute(2, 0, 1)
 
+def tensor_to_image(t: torch.Tensor, inplace: bool = False) -> Image.Image:
+    "Float tensor (3, h, w) in [0, 1] → PIL RGB, rounded and clipped (`inplace`: reuse `t`'s memory, for huge images)."
+    t = t if inplace else t.detach().clone()
+    return Image.fromarray(t.mul_(255).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy())
+
 class TensorImageInput(TensorImage):
     "A batch of model inputs (degraded photos), shown with their own title."
 
@@ -389,4 +394,4 @@ def load_style_image(path: str | Path | None = None, # the painting (default: th
     rows, cols = np.where(arr.mean(1) >= frame_threshold)[0], np.where(arr.mean(0) >= frame_threshold)[0]
     img = img.crop((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
     if size: img = img.resize((round(img.width*size/min(img.size)), round(img.height*size/min(img.size))), resample=3)
-    return torch.from_numpy(np.asarray(img, dtype=np.float32)/255).permute(2, 0, 1)[None]
+    return image_to_tensor(img)[None]

@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from .core import atomic_write, data_dir, resolve_precision
-from .data import ImageReadError, image_to_tensor, read_image, to_grey
+from .data import ImageReadError, image_to_tensor, read_image, tensor_to_image, to_grey
 from .models import ENCODERS, NORMS, EnhanceUnet, build_unet
 
 # %% auto #0
@@ -203,14 +203,10 @@ def predict(model,                  # an `EnhanceUnet` (eval mode)
     return out.div_(weight).clamp_(0, 1)
 
 # %% ../nbs/07_inference.ipynb #6ed1ce87
-def _to_image(t: Tensor) -> Image.Image:
-    "Float (3, h, w) in [0, 1] → PIL RGB (in place, to keep peak memory low on huge images)."
-    return Image.fromarray(t.mul_(255).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy())
-
 def _predict_image(model, img: Image.Image, tile: int | None) -> Image.Image:
     "`predict` on an RGB PIL image kept as uint8 (tiles become floats one at a time); a progress bar past 4 tiles."
     x = torch.from_numpy(np.array(img)).permute(2, 0, 1)
-    return _to_image(predict(model, x, tile, progress=bool(tile) and x.shape[-1]*x.shape[-2] > 4*tile*tile))
+    return tensor_to_image(predict(model, x, tile, progress=bool(tile) and x.shape[-1]*x.shape[-2] > 4*tile*tile), inplace=True)   # huge images: no copy
 
 def upscale_image(model,                  # a super-resolution model
                   img: Image.Image,       # RGB photo
@@ -233,7 +229,7 @@ def colorize_image(model,                  # a colourisation model
     colour = F.interpolate(colour[None], size=(img.height, img.width), mode='bicubic', align_corners=False).clamp(0, 1)
     ycc = kornia.color.rgb_to_ycbcr(colour)
     ycc[:, :1] = kornia.color.rgb_to_ycbcr(image_to_tensor(grey)[None])[:, :1]
-    return _to_image(kornia.color.ycbcr_to_rgb(ycc)[0].clamp(0, 1))
+    return tensor_to_image(kornia.color.ycbcr_to_rgb(ycc)[0].clamp(0, 1), inplace=True)
 
 def stylize_image(model,                  # a style model
                   img: Image.Image,       # RGB photo
