@@ -128,7 +128,10 @@ def cpu_has_native_bf16() -> bool:
     except OSError: return False
     return 'avx512_bf16' in flags or 'amx_bf16' in flags
 
-def resolve_precision(precision: str = 'auto', device_type: str = 'cpu', profile: Profile | str | None = None) -> str:
+def resolve_precision(precision: str = 'auto',              # 'auto', 'fp32', 'bf16' or 'fp16'
+                      device_type: str = 'cpu',             # 'cpu' or 'cuda'
+                      profile: Profile | str | None = None, # the run profile ('auto' on CUDA follows its `fp16`)
+                     ) -> str:
     "The concrete precision for `precision` on `device_type`: 'auto' becomes fp16 (CUDA, if the profile asks), bf16 (CPU with native support) or fp32."
     if precision not in PRECISIONS: raise ValueError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
     if precision == 'bf16' and device_type != 'cpu': raise ValueError("precision 'bf16' is for CPUs; use 'fp16' on CUDA")

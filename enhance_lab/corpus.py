@@ -120,8 +120,10 @@ def remember_corpus(dest: str | Path) -> Path:
     atomic_write(cache_dir()/'corpus-location.txt', lambda p: p.write_text(str(dest)))
     return dest
 
-def assemble_corpus(dest: str | Path | None = None, manifest: str | Path | None = None,
-                    roles=('train', 'valid', 'test', 'style')) -> Path:
+def assemble_corpus(dest: str | Path | None = None,            # the corpus folder (default: `default_corpus_dir()`)
+                    manifest: str | Path | None = None,        # the manifest TSV (default: the bundled one)
+                    roles=('train', 'valid', 'test', 'style'), # which rows to assemble
+                   ) -> Path:
     "Assemble the offline corpus into `dest`/{train,valid,test,style}/ from the manifest; returns `dest`."
     dest = Path(dest or default_corpus_dir())
     rows = [r for r in read_manifest(manifest)

@@ -51,7 +51,10 @@ def _photo_table(paths: list[Path], max_side: int | None, rows_of) -> pd.DataFra
         if (photo := _read_shrunk(path, max_side)) is not None: rows += rows_of(Path(path), photo)
     return pd.DataFrame(rows)
 
-def feature_distance(vgg_terms: VGGTerms, pred: torch.Tensor, target: torch.Tensor) -> float:
+def feature_distance(vgg_terms: VGGTerms,  # the loss network terms
+                     pred: torch.Tensor,   # prediction (1, 3, h, w) in [0, 1]
+                     target: torch.Tensor, # the truth
+                    ) -> float:
     "The relative-L1 VGG feature distance between two images (the loss's `feature` term)."
     with torch.no_grad(): return vgg_terms(pred, target)['feature'].item()
 
@@ -60,7 +63,10 @@ def _edge_energy(y: torch.Tensor) -> torch.Tensor:
     "Mean absolute horizontal plus vertical difference of each image in a (n, c, h, w) batch."
     return y.diff(dim=-1).abs().mean((-3, -2, -1)) + y.diff(dim=-2).abs().mean((-3, -2, -1))
 
-def sharpness(pred: torch.Tensor, target: torch.Tensor, border: int = 0) -> torch.Tensor:
+def sharpness(pred: torch.Tensor,   # predictions (n, 3, h, w) in [0, 1]
+              target: torch.Tensor, # the truth
+              border: int = 0,      # pixels shaved from each side
+             ) -> torch.Tensor:
     "Edge energy of `pred` over that of `target`, on Y with `border` px shaved: 1 as sharp as the truth, < 1 blurrier."
     check_images(pred, target)
     py, ty = (shave(rgb_to_y(t.clamp(0, 1)), border) for t in (pred, target))

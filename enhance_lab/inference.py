@@ -98,7 +98,10 @@ def bundled_models() -> dict[str, Path]:
     "The release models installed with the package, by name."
     return {p.stem: p for p in sorted(models_dir().glob('*.safetensors'))}
 
-def model_path(model: str | Path | None, task: str | None = None, scale: int | None = None) -> Path:
+def model_path(model: str | Path | None, # a bundled name, a path (suffix optional), or None
+               task: str | None = None,  # with `model=None`: the task whose default is wanted
+               scale: int | None = None, # with `model=None` and super-resolution: 2 or 4
+              ) -> Path:
     "The file of `model`: a bundled name, a path, or None for the bundled default of `task` (x`scale`, default 2)."
     bundled = bundled_models()
     if model is None:

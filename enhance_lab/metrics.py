@@ -18,7 +18,10 @@ __all__ = ['check_images', 'mse', 'mae', 'psnr', 'mae_psnr', 'ssim_map', 'ssim',
            'ssim_metric', 'GainOverInput', 'psnr_y', 'ab_error_lab', 'psnr_y_gain_metric', 'ab_gain_metric']
 
 # %% ../nbs/02_metrics.ipynb #2d100b00
-def check_images(pred: Tensor, target: Tensor, data_range: float = 1.):
+def check_images(pred: Tensor,           # predictions (n, c, h, w)
+                 target: Tensor,         # targets, same shape
+                 data_range: float = 1., # values must lie in [0, data_range]
+                ):
     "Raise a `ValueError` unless `pred` and `target` are same-shape (n, c, h, w) batches within [0, `data_range`]."
     for name, t in (('prediction', pred), ('target', target)):
         if t.ndim != 4: raise ValueError(f"{name} must be a batch (n, c, h, w); got shape {tuple(t.shape)}")
@@ -37,18 +40,28 @@ def mae(pred: Tensor, target: Tensor) -> Tensor:
     "Mean absolute error per image."
     return (pred.float() - target.float()).abs().flatten(1).mean(1)
 
-def psnr(pred: Tensor, target: Tensor, data_range: float = 1.) -> Tensor:
+def psnr(pred: Tensor,           # predictions (n, c, h, w)
+         target: Tensor,         # targets, same shape
+         data_range: float = 1., # the peak value (1 for [0, 1], 255 for 8-bit)
+        ) -> Tensor:
     "Peak signal-to-noise ratio in dB per image: 10·log10(range² / MSE)."
     check_images(pred, target, data_range)
     return 10*torch.log10(data_range**2/mse(pred, target).clamp_min(1e-12))
 
-def mae_psnr(pred: Tensor, target: Tensor, data_range: float = 1.) -> Tensor:
+def mae_psnr(pred: Tensor,           # predictions (n, c, h, w)
+             target: Tensor,         # targets, same shape
+             data_range: float = 1., # the peak value
+            ) -> Tensor:
     "The article's MAE-based PSNR in dB per image: 20·log10(range / MAE)."
     check_images(pred, target, data_range)
     return 20*torch.log10(data_range/mae(pred, target).clamp_min(1e-12))
 
 # %% ../nbs/02_metrics.ipynb #b231e336
-def ssim_map(pred: Tensor, target: Tensor, data_range: float = 1., window: int = 11) -> Tensor:
+def ssim_map(pred: Tensor,           # predictions (n, c, h, w)
+             target: Tensor,         # targets, same shape
+             data_range: float = 1., # the peak value (sets C1 and C2)
+             window: int = 11,       # side of the Gaussian window (σ 1.5)
+            ) -> Tensor:
     "SSIM map (n, c, h-window+1, w-window+1): kornia's SSIM with a valid window, in at least float32, outside any autocast."
     if min(pred.shape[-2:]) < window: raise ValueError(f"SSIM needs images of at least {window}x{window} pixels; got {tuple(pred.shape[-2:])}")
     from kornia.metrics import ssim as kornia_ssim
@@ -56,7 +69,10 @@ def ssim_map(pred: Tensor, target: Tensor, data_range: float = 1., window: int =
     with torch.autocast(pred.device.type, enabled=False):     # E[x²] − E[x]² loses its digits in 16-bit floats
         return kornia_ssim(pred.to(dtype), target.to(dtype), window, max_val=data_range, padding='valid')
 
-def ssim(pred: Tensor, target: Tensor, data_range: float = 1.) -> Tensor:
+def ssim(pred: Tensor,           # predictions (n, c, h, w)
+         target: Tensor,         # targets, same shape
+         data_range: float = 1., # the peak value
+        ) -> Tensor:
     "Mean SSIM per image (MATLAB-compatible: 11×11 Gaussian σ=1.5, valid window)."
     check_images(pred, target, data_range)
     return ssim_map(pred, target, data_range).flatten(1).mean(1)
@@ -72,7 +88,10 @@ def shave(img: Tensor, border: int) -> Tensor:
     "`img` with `border` pixels cropped from each side."
     return img[..., border:img.shape[-2]-border, border:img.shape[-1]-border] if border else img
 
-def evaluate_y(pred: Tensor, target: Tensor, border: int = 0) -> dict[str, Tensor]:
+def evaluate_y(pred: Tensor,    # RGB predictions in [0, 1]
+               target: Tensor,  # RGB truth in [0, 1]
+               border: int = 0, # pixels shaved from each side (the scale, by convention)
+              ) -> dict[str, Tensor]:
     "PSNR-Y and SSIM-Y per image (0–255 scale, `border` px shaved), the literature's protocol."
     check_images(pred, target)
     py, ty = shave(rgb_to_y(pred.clamp(0, 1)), border), shave(rgb_to_y(target), border)
@@ -96,7 +115,11 @@ def ssim_metric() -> AvgMetric:
 # %% ../nbs/02_metrics.ipynb #3060cc35
 class GainOverInput(Metric):
     "Validation mean, per image, of how much better the prediction scores than the model's input."
-    def __init__(self, score, name: str, lower_is_better: bool = False):
+    def __init__(self,
+                 score,                         # per-image score function (pred, target) → (n,)
+                 name: str,                     # the column name
+                 lower_is_better: bool = False, # the score is an error (the gain is then input minus prediction)
+                ):
         self.score, self._name, self.lower_is_better = score, name, lower_is_better
 
     def reset(self): self.total, self.count = 0., 0

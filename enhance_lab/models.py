@@ -100,7 +100,13 @@ NORMS = {'batch': NormType.Batch, 'weight': NormType.Weight, 'spectral': NormTyp
 
 class EnhanceUnet(nn.Module):
     "A DynamicUnet on [0, 1] RGB: normalises for its encoder; output is input + s·unet(input) when `residual`."
-    def __init__(self, unet: DynamicUnet, mean, std, residual: bool, config: dict):
+    def __init__(self,
+                 unet: DynamicUnet, # fastai's DynamicUnet
+                 mean,              # the encoder's input mean (per channel)
+                 std,               # the encoder's input std
+                 residual: bool,    # output = input + learnt scale · U-Net(input)
+                 config: dict,      # how the network was built (saved with the model)
+                ):
         super().__init__()
         self.unet, self.residual, self.config = unet, residual, config
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
