@@ -135,7 +135,7 @@ def report(train: list[dict], infer: list[dict], help_s: float, args, source: st
               '| configuration | seconds | ms per output megapixel | peak RSS (GB) |', '|---|---|---|---|']
     for r in infer: lines.append(f"| {r['config']} | {r['seconds']:.1f} | {r['ms_per_mp']:.0f} | {r['peak_rss_gb']:.2f} |")
     lines += ['', f"Speed-up: **{base['ms_per_mp']/new['ms_per_mp']:.2f}×**.", '',
-              f'## Start-up', '', f'`enhance-lab --help`: {help_s:.2f} s wall (best of 3).', '']
+              '## Start-up', '', f'`enhance-lab --help`: {help_s:.2f} s wall (best of 3).', '']
     return '\n'.join(lines)
 
 
