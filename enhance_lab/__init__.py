@@ -2,6 +2,7 @@
 
 Modules:
 
+- `enhance_lab.app`: A local web app for the three tasks, the way the fastai course deploys its models: drop a photo in, compare before and after with a slider, download the full-resolution result. Built with Gradio on the bundled release models.
 - `enhance_lab.cli`: One console script for everything a practitioner does: assemble the offline corpus, train, upscale, colourise, stylise, evaluate against bicubic, and a quick demo. Exit codes: 0 all good, 1 some inputs failed (each listed with its reason, the rest processed), 2 usage error.
 - `enhance_lab.core`: One switch — the *profile* — sets image size, batch size, photo count, epochs and the networks used, so that every notebook and command runs at the right scale for the machine it is on.
 - `enhance_lab.corpus`: The offline training, validation and test photos: a manifest of photographs that Debian packages ship (package, path, licence, hash), assembled idempotently into a folder with its attribution, and remembered when it is put elsewhere.

@@ -14,7 +14,8 @@ from pathlib import Path
 from .core import DEGRADATIONS, PRECISIONS, PROFILES, get_profile
 
 # %% auto #0
-__all__ = ['EXAMPLES', 'COMMANDS', 'cmd_train', 'cmd_enhance', 'cmd_evaluate', 'cmd_corpus', 'cmd_demo', 'cmd_models', 'main']
+__all__ = ['EXAMPLES', 'COMMANDS', 'cmd_train', 'cmd_enhance', 'cmd_evaluate', 'cmd_corpus', 'cmd_demo', 'cmd_models', 'cmd_app',
+           'main']
 
 # %% ../nbs/10_cli.ipynb #390a726e
 EXAMPLES = """examples:
@@ -28,7 +29,13 @@ EXAMPLES = """examples:
   enhance-lab train superres --source corpus --scale 2 --profile cpu --steps 4000 --freeze --out models/x2
   enhance-lab upscale photo.jpg --model models/x2.safetensors -o photo_x2.png
   enhance-lab evaluate ~/Pictures/test --model superres-x4
+  enhance-lab app
 """
+
+def _port(text: str) -> int:
+    "A TCP port from the command line."
+    if not text.isdigit() or not 1 <= int(text) <= 65535: raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)")
+    return int(text)
 
 def _parser() -> argparse.ArgumentParser:
     "The `enhance-lab` argument parser."
@@ -78,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument('--train', action='store_true', help='instead, train a small x2 model on the bundled photos in minutes and compare it with bicubic')
     d.add_argument('--epochs', type=int, help='with --train: training epochs (default 40; 2 under nbdev-test)')
     sub.add_parser('models', help='list the bundled models with their cards')
+    w = sub.add_parser('app', help='a local web app for the three tasks (needs the app extra: pip install "enhance_lab[app]")')
+    w.add_argument('--model', action='append', default=[], help='a model file to offer beside the bundled ones (repeatable)')
+    w.add_argument('--host', default='127.0.0.1', help='address to listen on (default: this computer only; 0.0.0.0: every interface)')
+    w.add_argument('--port', type=_port, help='port, 1 to 65535 (default: 7860, or the next free one)')
+    w.add_argument('--tile', type=int, default=512, help='tile size in pixels for upscaling and stylising')
     return p
 
 # %% ../nbs/10_cli.ipynb #c91416e5
@@ -278,7 +290,7 @@ def _demo_rows(task: str, model, scale: int, photos: list) -> tuple[list, list[s
     from PIL import Image
     from enhance_lab.core import data_dir
     from enhance_lab.data import downscale, mod_crop, open_rgb, to_grey
-    from enhance_lab.evaluation import ab_error, bicubic_upscaler, colourfulness, mean_table, superres_table
+    from enhance_lab.evaluation import bicubic_upscaler, colorize_table, mean_table, superres_table
     from enhance_lab.inference import colorize_image, stylize_image, upscale_image
     rows = []
     if task == 'superres':
@@ -294,13 +306,12 @@ def _demo_rows(task: str, model, scale: int, photos: list) -> tuple[list, list[s
                   'SSIM-Y bicubic': means.loc['bicubic', 'ssim_y'], 'SSIM-Y ours': means.loc['ours', 'ssim_y']}
         return rows, [f'bicubic x{scale}', 'ours', 'original'], scores
     if task == 'colorize':
-        truths = [open_rgb(p) for p in photos]
-        outs = [colorize_image(model, to_grey(t)) for t in truths]
-        rows = [[to_grey(t), o, t] for t, o in zip(truths[:2], outs[:2])]
-        scores = {'a*b* error, grey input': sum(ab_error(to_grey(t), t) for t in truths)/len(truths),
-                  'a*b* error, ours': sum(ab_error(o, t) for o, t in zip(outs, truths))/len(truths),
-                  'colourfulness ours': sum(map(colourfulness, outs))/len(outs),
-                  'colourfulness truth': sum(map(colourfulness, truths))/len(truths)}
+        means = mean_table(colorize_table({'grey input': lambda grey: grey, 'ours': lambda grey: colorize_image(model, grey)}, photos))
+        for p in photos[:2]:
+            truth = open_rgb(p); grey = to_grey(truth)
+            rows.append([grey, colorize_image(model, grey), truth])
+        scores = {'a*b* error, grey input': means.loc['grey input', 'ab_error'], 'a*b* error, ours': means.loc['ours', 'ab_error'],
+                  'colourfulness ours': means.loc['ours', 'colourfulness'], 'colourfulness truth': means.loc['ours', 'colourfulness (truth)']}
         return rows, ['grey input', 'ours', 'original'], scores
     style = open_rgb(data_dir()/'samples'/'style'/'starry_night.jpg')
     for p in photos[:2]:
@@ -316,12 +327,13 @@ def cmd_demo(a) -> int:
     from enhance_lab.evaluation import show_rows
     from enhance_lab.inference import bundled_models, load_model
     import matplotlib; matplotlib.use('Agg')
-    if not bundled_models():
+    names = list(bundled_models())
+    if not names:
         print("error: no bundled models are installed; `enhance-lab demo --train` trains a small one", file=sys.stderr); return 1
     a.out.mkdir(parents=True, exist_ok=True)
     photos = skimage_photos()
     print(f"the bundled models on scikit-image's {len(photos)} held-out photos (never used in training)")
-    for name in bundled_models():
+    for name in names:
         t0 = time.time()
         model, config = load_model(name)
         rows, titles, scores = _demo_rows(config['task'], model, config['scale'], photos)
@@ -371,8 +383,9 @@ def _demo_train(a) -> int:
 def cmd_models(a) -> int:
     "List the bundled models with their cards."
     from enhance_lab.inference import bundled_models, models_dir, read_config
-    if not bundled_models(): print(f"error: no bundled models in {models_dir()}", file=sys.stderr); return 1
-    for name, path in bundled_models().items():
+    models = bundled_models()
+    if not models: print(f"error: no bundled models in {models_dir()}", file=sys.stderr); return 1
+    for name, path in models.items():
         c = read_config(path); card = c.get('card', {})
         what = f"{c['task']} x{c['scale']}" if c['task'] == 'superres' else c['task']
         print(f"{name}: {what}, {path.stat().st_size/1e6:.1f} MB; "
@@ -380,8 +393,21 @@ def cmd_models(a) -> int:
         for k, v in card.get('scores', {}).items(): print(f"    {k}: {v}")
     return 0
 
+def cmd_app(a) -> int:
+    "Serve the web app until Ctrl-C."
+    import importlib.util
+    if importlib.util.find_spec('gradio') is None:
+        print('error: the app needs Gradio: pip install "enhance_lab[app]"', file=sys.stderr); return 2
+    from enhance_lab.app import app_models, serve
+    from enhance_lab.inference import ModelFileError
+    try: app_models(a.model)
+    except ModelFileError as e: print(f"error: {e}", file=sys.stderr); return 2
+    serve(a.model, a.host, a.port, a.tile or None)
+    return 0
+
 COMMANDS = {'train': cmd_train, 'upscale': cmd_enhance, 'colorize': cmd_enhance, 'stylize': cmd_enhance,
-            'evaluate': cmd_evaluate, 'corpus': cmd_corpus, 'demo': cmd_demo, 'models': cmd_models}
+            'evaluate': cmd_evaluate, 'corpus': cmd_corpus, 'demo': cmd_demo, 'models': cmd_models,
+            'app': cmd_app}
 
 def main(argv: list[str] | None = None) -> int:
     "Entry point of `enhance-lab`; returns (and exits with) 0 ok, 1 some inputs failed, 2 usage error."
