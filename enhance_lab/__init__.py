@@ -16,4 +16,4 @@ Modules:
 - `enhance_lab.models`: fastai's `DynamicUnet` on a pretrained encoder (EfficientNet-Lite0 offline; ResNet18/34 as in the article), with self-attention, batch / weight / spectral normalisation in the decoder, blur, and a residual output.
 - `enhance_lab.peers`: A small PyTorch loader for the UpscalerJS RDN super-resolution models (TF.js files from npm), verified against the sample outputs the npm package ships — a real, independent baseline beside bicubic."""
 
-__version__ = "0.0.1"
+__version__ = "0.1.0"

@@ -14,8 +14,8 @@ from pathlib import Path
 from .core import DEGRADATIONS, PRECISIONS, PROFILES, get_profile
 
 # %% auto #0
-__all__ = ['EXAMPLES', 'COMMANDS', 'cmd_train', 'cmd_enhance', 'cmd_evaluate', 'cmd_corpus', 'cmd_demo', 'cmd_models', 'cmd_app',
-           'main']
+__all__ = ['EXAMPLES', 'COMMANDS', 'history_wall_time', 'cmd_train', 'cmd_enhance', 'cmd_evaluate', 'cmd_corpus', 'cmd_demo',
+           'cmd_models', 'cmd_app', 'main']
 
 # %% ../nbs/10_cli.ipynb #390a726e
 EXAMPLES = """examples:
@@ -152,6 +152,12 @@ def _history_logger(fname: Path, first_epoch: int):
             else: self.old_logger(log)
     return History(fname, append=True)
 
+def history_wall_time(fname: str | Path) -> float:
+    "Seconds of training in a run's history CSV: the sum of its epochs' times, over every piece of a resumed run."
+    import pandas as pd
+    seconds = lambda t: sum(int(part)*60**i for i, part in enumerate(reversed(str(t).split(':'))))
+    return float(pd.read_csv(fname)['time'].map(seconds).sum())
+
 def _save_preview(model, dls, path: Path):
     "A titled picture of 4 validation crops: input | output | target."
     import matplotlib; matplotlib.use('Agg')
@@ -172,7 +178,7 @@ def cmd_train(a) -> int:
         print(f"{out}: this run is finished (the model is saved and no checkpoint is left); nothing to resume"); return 0
     import shutil
     from enhance_lab.inference import save_model
-    from enhance_lab.learners import Checkpoint, CheckpointError, distributed_context, load_checkpoint
+    from enhance_lab.learners import Checkpoint, CheckpointError, ExpectedTime, distributed_context, load_checkpoint
     p = get_profile(a.profile)
     spe = min(a.steps, a.checkpoint_every) if a.steps else None
     n_epoch = -(-a.steps//spe) if a.steps else (a.epochs or p.epochs)
@@ -187,7 +193,7 @@ def cmd_train(a) -> int:
         try: start = load_checkpoint(learn, ckpt, extra)
         except CheckpointError as e: print(f"error: {e}", file=sys.stderr); return 2
     elif ckpt.exists(): shutil.rmtree(ckpt)
-    learn.add_cbs([Checkpoint(ckpt, extra)] + ([_history_logger(ckpt/'history.csv', start)] if _is_main_process() else []))
+    learn.add_cbs([Checkpoint(ckpt, extra)] + ([_history_logger(ckpt/'history.csv', start), ExpectedTime()] if _is_main_process() else []))
     steps = n_epoch*len(dls.train)
     print(f"training {a.task}{f' x{a.scale}' if a.task == 'superres' else ''} on {len(dls.photos['train'])} photos from {a.source!r}: "
           f"{dls.bs} crops of {dls.one_batch()[0].shape[-1]} px per step, {steps} steps ({n_epoch} epochs of {len(dls.train)}), "
@@ -201,7 +207,8 @@ def cmd_train(a) -> int:
     metrics = dict(zip(learn.recorder.metric_names[1:-1], [float(v) for v in learn.recorder.values[-1]])) if learn.recorder.values else {}
     path = save_model(learn.model, a.out, a.task, extra['scale'], profile=p.name, source=str(a.source), steps=steps,
                       epochs=n_epoch, train_photos=len(dls.photos['train']), crop=dls.one_batch()[0].shape[-1], batch=dls.bs,
-                      lr=a.lr, freeze=a.freeze, precision=learn.precision, wall_time_s=round(time.time() - t0, 1), metrics=metrics)
+                      lr=a.lr, freeze=a.freeze, precision=learn.precision, metrics=metrics,
+                      wall_time_s=history_wall_time(ckpt/'history.csv') if start and (ckpt/'history.csv').exists() else round(time.time() - t0, 1))
     if (ckpt/'history.csv').exists(): shutil.move(ckpt/'history.csv', a.out.with_suffix('.history.csv'))
     shutil.rmtree(ckpt, ignore_errors=True)
     _save_preview(learn.model, dls, a.out.with_suffix('.preview.png'))

@@ -230,7 +230,8 @@ class ExperimentSetup:
 
     def __str__(self):
         p = self.profile
-        return (f"profile {p.name}: source {self.source} ({self.train_photos} training photos), crops {p.size} px, batch {p.bs}, "
+        from enhance_lab import __version__
+        return (f"enhance_lab {__version__}, profile {p.name}: source {self.source} ({self.train_photos} training photos), crops {p.size} px, batch {p.bs}, "
                 f"{self.epochs} epochs; encoder {self.encoder}, VGG16 loss network {self.vgg_weights!r}; "
                 f"{len(self.test_paths)} test photos (long side <= {self.eval_side})")
 

@@ -139,14 +139,18 @@ def load_model(model: str | Path | None = None, # a bundled model's name, a .saf
 def save_release(src: str | Path,                 # a model saved by `save_model` (float32 weights)
                  name: str,                       # the release name, e.g. 'superres-x2'
                  dest: str | Path | None = None,  # the folder (default: the package's `models_dir()`)
+                 wall_time_s: float | None = None, # the run's whole training time, where the config's is one piece's (a resumed run)
                  **card) -> Path:                 # the card: recipe, steps, wall time, machine, corpus, commit, scores...
     "Write the model `src` as the release model `name`: float weights in float16 safetensors, the config with `card` added."
     config, state = read_config(src), load_file(str(src))
     path = Path(dest or models_dir())/f'{name}.safetensors'
     path.parent.mkdir(parents=True, exist_ok=True)
     half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items()}
-    atomic_write(path, lambda p: save_file(half, str(p), metadata={'format': FORMAT, 'weights': 'float16'}))
+    old = load_file(str(path)) if path.exists() else {}
+    if old.keys() != half.keys() or not all(torch.equal(old[k], v) for k, v in half.items()):    # an unchanged file stays byte for byte
+        atomic_write(path, lambda p: save_file(half, str(p), metadata={'format': FORMAT, 'weights': 'float16'}))
     config = {**config, 'name': name, 'weights': 'float16', 'card': card}
+    if wall_time_s is not None: config['wall_time_s'] = round(wall_time_s, 1)
     atomic_write(_config_path(path), lambda p: p.write_text(json.dumps(config, indent=2, default=str)))
     return path
 

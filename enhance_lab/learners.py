@@ -9,7 +9,7 @@ Docs: https://enhance-lab.github.io/enhance_lab/learners.html.md"""
 
 # %% ../nbs/06_learners.ipynb #dd11ecf8
 from __future__ import annotations
-import json, math, random, shutil, tempfile, warnings
+import json, math, random, shutil, tempfile, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ import fastai.callback.schedule  # adds Learner.fit_one_cycle
 from fastai.learner import Learner
 from fastai.optimizer import Adam
 from fastai.torch_core import rank_distrib
+from fastprogress.core import format_time
 from fastcore.meta import delegates
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -32,9 +33,9 @@ from .metrics import ab_gain_metric, psnr_metric, psnr_y_gain_metric, ssim_metri
 from .models import build_unet, unet_splitter
 
 # %% auto #0
-__all__ = ['GPU_ENCODERS', 'GAIN_METRICS', 'StopOnNaN', 'CheckpointError', 'EpochSeed', 'Checkpoint', 'read_checkpoint_state',
-           'load_checkpoint', 'enhance_learner', 'superres_learner', 'colorize_learner', 'style_learner',
-           'distributed_context']
+__all__ = ['GPU_ENCODERS', 'GAIN_METRICS', 'StopOnNaN', 'ExpectedTime', 'CheckpointError', 'EpochSeed', 'Checkpoint',
+           'read_checkpoint_state', 'load_checkpoint', 'enhance_learner', 'superres_learner', 'colorize_learner',
+           'style_learner', 'distributed_context']
 
 # %% ../nbs/06_learners.ipynb #30dbf71c
 class StopOnNaN(TerminateOnNaNCallback):
@@ -49,6 +50,21 @@ class StopOnNaN(TerminateOnNaNCallback):
                                   f"non-finite term(s): {', '.join(bad)}")
         warnings.warn(self.learn.nan_message)
         raise CancelFitException()
+
+# %% ../nbs/06_learners.ipynb #50211809
+class ExpectedTime(Callback):
+    "Print, once, the expected time of the remaining training steps, timed over `measure` steps after `warmup` ones."
+    def __init__(self, warmup: int = 3, measure: int = 10): self.warmup, self.measure = warmup, measure
+    def before_fit(self): self.seen, self.t0 = 0, None
+    def after_batch(self):
+        if not self.training: return
+        self.seen += 1
+        if self.seen == self.warmup: self.t0 = time.perf_counter()
+        elif self.seen == self.warmup + self.measure:
+            per_step = (time.perf_counter() - self.t0)/self.measure
+            left = (self.n_epoch - self.epoch)*self.n_iter - (self.iter + 1)
+            print(f"expected time: {format_time(per_step*left)} for the remaining {left} training steps "
+                  f"({per_step:.2f} s a step over steps {self.warmup + 1}–{self.seen}; validation comes on top)")
 
 # %% ../nbs/06_learners.ipynb #ce63bf83
 class CheckpointError(ValueError):
