@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--steps', type=int, help='train for this many optimiser steps instead of epochs (one-cycle over the steps)')
     t.add_argument('--checkpoint-every', type=int, default=250, help='with --steps: checkpoint (and validate) every this many steps')
     t.add_argument('--freeze', action='store_true', help='keep the pretrained encoder frozen (its batch-norm layers still train)')
+    t.add_argument('--init', help="start from this model's weights (a bundled name or a .safetensors file): fine-tuning; the network must match")
     t.add_argument('--lr', type=float, default=1e-3)
     t.add_argument('--seed', type=int, default=0, help='seeds the initial weights and every epoch\'s crops (same seed, same run)')
     t.add_argument('--precision', default='auto', choices=PRECISIONS, help='auto: bf16 where the CPU has it, fp16 on CUDA (gpu profile), else fp32')
@@ -137,6 +138,20 @@ def _learner_for(a, p, steps_per_epoch: int | None):
     dls = style_dls(a.source, profile=p, steps_per_epoch=steps_per_epoch)
     return dls, style_learner(dls, a.style, norm=a.norm or 'spectral', **kwargs)
 
+def _load_init(learn, model: str, task: str, scale: int) -> str | None:
+    "Put the weights of `model` (a bundled name or a file) into `learn.model`; what is wrong, if anything."
+    from safetensors.torch import load_file
+    from enhance_lab.inference import ModelFileError, model_path, read_config
+    try: path = model_path(model); config = read_config(path)
+    except ModelFileError as e: return f"--init: {e}"
+    if (config['task'], config['scale']) != (task, scale):
+        return f"--init {model}: a {config['task']} model for scale {config['scale']}, not {task} at scale {scale}"
+    diff = [f"{k} ({config['model'].get(k)} there, {learn.model.config.get(k)} here)" for k in ('encoder', 'norm', 'self_attention', 'blur', 'residual')
+            if config['model'].get(k) != learn.model.config.get(k)]
+    if diff: return f"--init {model}: its network differs in {', '.join(diff)}"
+    learn.model.load_state_dict(load_file(str(path)))
+    return None
+
 def _history_logger(fname: Path, first_epoch: int):
     "fastai's `CSVLogger` for a run made in pieces: one header per file, no lines for the epochs a resumed run skips."
     from fastai.callback.progress import CSVLogger
@@ -188,6 +203,9 @@ def cmd_train(a) -> int:
     if a.freeze: learn.freeze()
     extra = {'task': a.task, 'scale': a.scale if a.task == 'superres' else 1, 'source': str(a.source), 'n_epoch': n_epoch,
              'steps_per_epoch': len(dls.train), 'lr': a.lr, 'freeze': a.freeze}
+    if a.init:
+        if (err := _load_init(learn, a.init, a.task, extra['scale'])): print(f"error: {err}", file=sys.stderr); return 2
+        extra['init'] = str(a.init)
     start = 0
     if a.resume:
         try: start = load_checkpoint(learn, ckpt, extra)
@@ -207,7 +225,7 @@ def cmd_train(a) -> int:
     metrics = dict(zip(learn.recorder.metric_names[1:-1], [float(v) for v in learn.recorder.values[-1]])) if learn.recorder.values else {}
     path = save_model(learn.model, a.out, a.task, extra['scale'], profile=p.name, source=str(a.source), steps=steps,
                       epochs=n_epoch, train_photos=len(dls.photos['train']), crop=dls.one_batch()[0].shape[-1], batch=dls.bs,
-                      lr=a.lr, freeze=a.freeze, precision=learn.precision, metrics=metrics,
+                      lr=a.lr, freeze=a.freeze, init=a.init, precision=learn.precision, metrics=metrics,
                       wall_time_s=history_wall_time(ckpt/'history.csv') if start and (ckpt/'history.csv').exists() else round(time.time() - t0, 1))
     if (ckpt/'history.csv').exists(): shutil.move(ckpt/'history.csv', a.out.with_suffix('.history.csv'))
     shutil.rmtree(ckpt, ignore_errors=True)
