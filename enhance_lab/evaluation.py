@@ -26,9 +26,10 @@ from .metrics import check_images, evaluate_y, psnr, rgb_to_y, shave, ssim
 from .losses import VGGTerms
 
 # %% auto #0
-__all__ = ['EVAL_SIDES', 'pil_to_batch', 'SkippedPhotoWarning', 'feature_distance', 'sharpness', 'stripe_amplitude', 'stripes',
-           'bicubic_upscaler', 'superres_table', 'mean_table', 'colourfulness', 'ab_error', 'colorize_table',
-           'style_table', 'show_rows', 'plot_loss_terms', 'ExperimentSetup', 'experiment_setup']
+__all__ = ['EVAL_SIDES', 'RELEASE_RECIPES', 'pil_to_batch', 'SkippedPhotoWarning', 'feature_distance', 'sharpness',
+           'stripe_amplitude', 'stripes', 'bicubic_upscaler', 'superres_table', 'mean_table', 'colourfulness',
+           'ab_error', 'colorize_table', 'style_table', 'show_rows', 'plot_loss_terms', 'ExperimentSetup',
+           'experiment_setup', 'experiment_model']
 
 # %% ../nbs/08_evaluation.ipynb #34d85ee7
 def pil_to_batch(img: Image.Image) -> torch.Tensor:
@@ -249,3 +250,33 @@ def experiment_setup(profile: str | Profile | None = None, # the profile (defaul
     encoder, weights = resolve_encoder(profile.encoder, 'auto')
     return ExperimentSetup(profile, source, len(splits['train']), test, EVAL_SIDES[profile.name], profile.epochs,
                            resolve_vgg_weights(profile.vgg_weights), f"{encoder} ({weights} weights)")
+
+# %% ../nbs/08_evaluation.ipynb #883bd750
+RELEASE_RECIPES = {'superres-x2': ['superres', '--scale', '2'], 'superres-x4': ['superres', '--scale', '4'],
+                   'colorize': ['colorize'], 'style-starry-night': ['style']}      # the task arguments of release/train.sh's runs
+
+def experiment_model(name: str,                      # a release model: a key of `RELEASE_RECIPES`
+                     setup: ExperimentSetup,         # the experiment's set-up (profile and photo source of a retrain)
+                     retrain: bool | None = None,    # train it here first (default: $ENHANCE_LAB_RETRAIN=1, or it is not installed)
+                     out_dir: str | Path = 'models', # where a retrained model goes
+                    ):
+    "A release model and its config for an experiment, its card summarised; retrained first with the release recipe when asked or missing."
+    import os, subprocess, sys
+    from enhance_lab.inference import bundled_models, load_model, read_config
+    if retrain is None: retrain = os.environ.get('ENHANCE_LAB_RETRAIN') == '1' or name not in bundled_models()
+    path, steps = name, 8 if setup.profile.name == 'smoke' else 4000
+    if retrain:
+        out = Path(out_dir)/name
+        path = out.with_suffix('.safetensors')
+        made = read_config(path) if path.exists() else {}
+        if (made.get('steps'), made.get('profile')) != (steps, setup.profile.name):     # none yet, or one of another profile
+            print(f"{name}: training it here with the release recipe ({steps} steps, profile {setup.profile.name})")
+            resume = ['--resume'] if Path(f'{out}.ckpt').exists() else ['--overwrite']
+            subprocess.run([sys.executable, '-m', 'enhance_lab.cli', 'train', *RELEASE_RECIPES[name], '--source', setup.source,
+                            '--profile', setup.profile.name, '--steps', str(steps), '--freeze', '--seed', '0', '--out', str(out), *resume],
+                           check=True, capture_output=True)
+    model, config = load_model(path)
+    card = config.get('card', {})
+    print(f"model {name}{'' if path == name else f' ({path})'}: {config['steps']} steps on {config['train_photos']} photos, "
+          f"{config['wall_time_s']/60:.0f} min on {card.get('machine', 'this machine')}, code {card.get('code commit', 'this checkout')}")
+    return model, config
