@@ -13,8 +13,8 @@ from pathlib import Path
 from PIL import Image
 
 from .data import shrink
-from .inference import (bundled_models, colorize_image, enhance_file, load_model, model_path, output_path_for,
-                                   read_config, read_header, stylize_image, upscale_image)
+from .inference import (bundled_models, enhance_file, keeps_grey, load_model, model_path, output_path_for, read_config,
+                                   read_header, task_function)
 
 # %% auto #0
 __all__ = ['TABS', 'PREVIEW_SIDE', 'app_models', 'enhance_upload', 'upload_problem', 'build_app', 'serve']
@@ -45,15 +45,14 @@ def enhance_upload(upload: str | Path,      # the uploaded image file
     "`model` on an uploaded photo: (before, after) previews at most `PREVIEW_SIDE` px, the full-resolution result's file, and a summary line."
     upload, t0 = Path(upload), time.time()
     net, config = _loaded(model_path(model), precision)
-    fn = {'superres': lambda im: upscale_image(net, im, config['scale'], tile), 'colorize': lambda im: colorize_image(net, im),
-          'style': lambda im: stylize_image(net, im, tile)}[config['task']]
+    fn = task_function(net, config, tile)
     seen = {}
     def run(rgb):
         seen['before'], seen['after'] = rgb, fn(rgb)
         return seen['after']
     name = Path(f"{upload.stem}_{Path(str(model)).stem}{upload.suffix}")
     dst = output_path_for(upload, Path(out_dir), True, read_header(upload)['alpha'], name)
-    enhance_file(run, upload, dst, keep_grey=config['task'] == 'superres')
+    enhance_file(run, upload, dst, keep_grey=keeps_grey(config['task']))
     before, after = seen['before'], seen['after']
     summary = f"{before.width}×{before.height} → {after.width}×{after.height} px in {time.time() - t0:.1f} s with {Path(str(model)).stem}"
     after_preview = shrink(after, PREVIEW_SIDE)

@@ -254,19 +254,15 @@ def _inputs(paths: list[Path]) -> tuple[list[Path], list[Path], list[tuple[Path,
 def cmd_enhance(a) -> int:
     "upscale / colorize / stylize: every input processed, failures listed, exit 1 if any failed."
     if a.tile and a.tile <= 2*64: print(f"error: --tile must be 0 (whole image) or more than 128 (twice the 64 px overlap), got {a.tile}", file=sys.stderr); return 2
-    from enhance_lab.inference import (ModelFileError, colorize_image, enhance_files, load_model, read_header, stylize_image,
-                                       upscale_image)
+    from enhance_lab.inference import ModelFileError, enhance_files, keeps_grey, load_model, read_header, task_function
     task = {'upscale': 'superres', 'colorize': 'colorize', 'stylize': 'style'}[a.command]
     try: model, config = load_model(a.model, task, getattr(a, 'scale', None), a.precision)
     except ModelFileError as e: print(f"error: {e}", file=sys.stderr); return 2
-    tile = a.tile or None
-    fn = {'upscale': lambda im: upscale_image(model, im, config['scale'], tile),
-          'colorize': lambda im: colorize_image(model, im, a.render_size),
-          'stylize': lambda im: stylize_image(model, im, tile)}[a.command]
+    fn = task_function(model, config, a.tile or None, getattr(a, 'render_size', 512))
     files, rels, failed, skipped = _inputs(a.inputs)
     if len(files) > 1 and a.output.suffix and not a.output.is_dir():
         print(f"error: {len(files)} inputs need an output folder, not the file {a.output}", file=sys.stderr); return 2
-    written, more_failed = enhance_files(fn, files, a.output, a.overwrite, keep_grey=a.command == 'upscale', rels=rels)
+    written, more_failed = enhance_files(fn, files, a.output, a.overwrite, keep_grey=keeps_grey(task), rels=rels)
     failed += more_failed
     for w in written: print(f"wrote {w}")
     for src, why in failed: print(f"failed: {src}: {why}", file=sys.stderr)

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
 
-from .core import Profile, get_profile
+from .core import Profile, atomic_write, get_profile
 from .corpus import default_corpus_dir
 from .data import (ImageReadError, downscale, image_to_tensor, mod_crop, open_rgb, photo_splits,
                               shrink, skimage_photos, to_grey)
@@ -26,10 +26,11 @@ from .metrics import check_images, evaluate_y, psnr, rgb_to_y, shave, ssim
 from .losses import VGGTerms
 
 # %% auto #0
-__all__ = ['EVAL_SIDES', 'RELEASE_RECIPES', 'pil_to_batch', 'SkippedPhotoWarning', 'feature_distance', 'sharpness',
-           'stripe_amplitude', 'stripes', 'bicubic_upscaler', 'superres_table', 'mean_table', 'colourfulness',
-           'ab_error', 'colorize_table', 'style_table', 'show_rows', 'plot_loss_terms', 'ExperimentSetup',
-           'experiment_setup', 'experiment_model']
+__all__ = ['EVAL_SIDES', 'RELEASE_RECIPES', 'EXPERIMENTS', 'FINDING_COLUMNS', 'pil_to_batch', 'SkippedPhotoWarning',
+           'feature_distance', 'sharpness', 'stripe_amplitude', 'stripes', 'bicubic_upscaler', 'superres_table',
+           'mean_table', 'colourfulness', 'ab_error', 'colorize_table', 'style_table', 'show_rows', 'plot_loss_terms',
+           'ExperimentSetup', 'experiment_setup', 'experiment_model', 'record_findings', 'findings_table',
+           'markdown_table']
 
 # %% ../nbs/08_evaluation.ipynb #34d85ee7
 def pil_to_batch(img: Image.Image) -> torch.Tensor:
@@ -280,3 +281,41 @@ def experiment_model(name: str,                      # a release model: a key of
     print(f"model {name}{'' if path == name else f' ({path})'}: {config['steps']} steps on {config['train_photos']} photos, "
           f"{config['wall_time_s']/60:.0f} min on {card.get('machine', 'this machine')}, code {card.get('code commit', 'this checkout')}")
     return model, config
+
+# %% ../nbs/08_evaluation.ipynb #3e9e36bb
+EXPERIMENTS = ('20_metric_study', '21_superres', '22_colorize', '23_style', '24_ablations')
+FINDING_COLUMNS = ('claim', 'verdict', 'budget')
+
+def record_findings(notebook: str,                # the experiment notebook, e.g. '21_superres'
+                    rows: list[dict],             # one per claim: 'claim', 'verdict' and 'budget' (what it was measured at)
+                    folder: str | Path = 'results', # the results folder; one subfolder per profile
+                   ) -> pd.DataFrame:
+    "Write an experiment's findings, with the profile and library version, to `folder/<profile>/<notebook>.csv`."
+    from enhance_lab import __version__
+    if notebook not in EXPERIMENTS: raise ValueError(f"unknown experiment notebook {notebook!r}; one of {EXPERIMENTS}")
+    table = pd.DataFrame(rows)
+    missing = [c for c in FINDING_COLUMNS if c not in table or table[c].isna().any() or (table[c].astype(str).str.strip() == '').any()]
+    if not len(table) or missing: raise ValueError(f"{notebook}: every finding needs {', '.join(FINDING_COLUMNS)}; missing or empty: {missing or 'all'}")
+    table = table[list(FINDING_COLUMNS)].assign(notebook=notebook, profile=get_profile().name, version=__version__)
+    path = Path(folder)/get_profile().name/f'{notebook}.csv'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
+    return table
+
+def findings_table(folder: str | Path = 'results', # the results folder `record_findings` writes
+                   profile: str = 'cpu',           # whose findings
+                  ) -> pd.DataFrame:
+    "Every experiment's findings under `folder/profile`, in notebook order; a notebook without any gets one row that says so."
+    parts = []
+    for notebook in EXPERIMENTS:
+        path = Path(folder)/profile/f'{notebook}.csv'
+        parts.append(pd.read_csv(path) if path.exists() else pd.DataFrame([{
+            'notebook': notebook, 'claim': '—', 'verdict': f'no findings from a `{profile}` run of the current notebook yet',
+            'budget': '—', 'profile': profile, 'version': '—'}]))
+    return pd.concat(parts, ignore_index=True)[['notebook', *FINDING_COLUMNS, 'version']]
+
+def markdown_table(table: pd.DataFrame) -> str:
+    "A DataFrame as a Markdown table (no index; `|` and `*` in cells escaped: the cells are plain text)."
+    cell = lambda v: str(v).replace('|', '\\|').replace('*', '\\*').replace('\n', ' ')
+    lines = ['| ' + ' | '.join(map(cell, table.columns)) + ' |', '|' + '---|'*len(table.columns)]
+    return '\n'.join(lines + ['| ' + ' | '.join(map(cell, row)) + ' |' for row in table.itertuples(index=False)])

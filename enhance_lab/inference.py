@@ -10,6 +10,7 @@ Docs: https://enhance-lab.github.io/enhance_lab/inference.html.md"""
 from __future__ import annotations
 import json, os
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -26,8 +27,8 @@ from .models import ENCODERS, NORMS, EnhanceUnet, build_unet
 # %% auto #0
 __all__ = ['FORMAT', 'TASKS', 'MAX_CONFIG_BYTES', 'SCALES', 'DEFAULT_MODELS', 'OUTPUT_SUFFIXES', 'ModelFileError', 'save_model',
            'read_config', 'models_dir', 'bundled_models', 'model_path', 'load_model', 'save_release', 'predict',
-           'upscale_image', 'colorize_image', 'stylize_image', 'OutputExistsError', 'read_header', 'output_path_for',
-           'plan_outputs', 'save_image', 'enhance_file', 'enhance_files']
+           'upscale_image', 'colorize_image', 'stylize_image', 'task_function', 'keeps_grey', 'OutputExistsError',
+           'read_header', 'output_path_for', 'plan_outputs', 'save_image', 'enhance_file', 'enhance_files']
 
 # %% ../nbs/07_inference.ipynb #a2d1e8e0
 FORMAT = 'enhance_lab.model/1'
@@ -244,6 +245,21 @@ def stylize_image(model,                  # a style model
                  ) -> Image.Image:
     "Stylise an RGB PIL image."
     return _predict_image(model, img, tile)
+
+def task_function(model,                   # a model from `load_model`
+                  config: dict,            # its config (`load_model`'s second value)
+                  tile: int | None = 512,  # tile side for upscaling and stylising (None: whole image)
+                  render_size: int = 512,  # long side the colouriser sees
+                 ) -> Callable[[Image.Image], Image.Image]:
+    "The function from an RGB PIL photo to the enhanced one for the model's task: upscale, colourise or stylise."
+    task = config['task']
+    if task == 'superres': return lambda img: upscale_image(model, img, config['scale'], tile)
+    if task == 'colorize': return lambda img: colorize_image(model, img, render_size)
+    return lambda img: stylize_image(model, img, tile)
+
+def keeps_grey(task: str) -> bool:
+    "Whether a greyscale input gives a greyscale output: for super-resolution only (colour is what the others add)."
+    return task == 'superres'
 
 # %% ../nbs/07_inference.ipynb #bf2984a8
 class OutputExistsError(FileExistsError):
