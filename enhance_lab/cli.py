@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--seed', type=int, default=0, help='seeds the initial weights and every epoch\'s crops (same seed, same run)')
     t.add_argument('--precision', default='auto', choices=PRECISIONS, help='auto: bf16 where the CPU has it, fp16 on CUDA (gpu profile), else fp32')
     t.add_argument('--loss', help='loss preset (default: the task\'s)')
+    t.add_argument('--gram-weight', type=float, help='style task: weight of the style (Gram) term against the content term\'s 1 (default: the article\'s 10)')
     t.add_argument('--norm', choices=['batch', 'weight', 'spectral', 'none'])
     t.add_argument('--style', type=Path, help='style image (style task; default: the bundled Starry Night)')
     t.add_argument('--out', type=Path, required=True, help='model path (NAME → NAME.safetensors + NAME.json)')
@@ -115,6 +116,9 @@ def _train_usage_error(a) -> str | None:
     if a.epochs is not None and a.epochs <= 0: return f"--epochs must be positive, got {a.epochs}"
     if a.checkpoint_every <= 0: return f"--checkpoint-every must be positive, got {a.checkpoint_every}"
     if not (math.isfinite(a.lr) and a.lr > 0): return f"--lr must be a positive number, got {a.lr}"
+    if a.gram_weight is not None:
+        if a.task != 'style': return f"--gram-weight is for the style task, not {a.task}"
+        if not (math.isfinite(a.gram_weight) and a.gram_weight > 0): return f"--gram-weight must be a positive number, got {a.gram_weight}"
     folder = next((d for d in [a.out.parent, *a.out.parent.parents] if d.exists()), Path('.'))
     if not folder.is_dir(): return f"{a.out}: cannot create the output folder, {folder} is a file"
     if not os.access(folder, os.W_OK): return f"{a.out}: the folder {folder} is not writable"
@@ -136,7 +140,8 @@ def _learner_for(a, p, steps_per_epoch: int | None):
         dls = colorize_dls(a.source, profile=p, steps_per_epoch=steps_per_epoch)
         return dls, colorize_learner(dls, loss=a.loss or 'colorize', norm=a.norm or 'weight', **kwargs)
     dls = style_dls(a.source, profile=p, steps_per_epoch=steps_per_epoch)
-    return dls, style_learner(dls, a.style, norm=a.norm or 'spectral', **kwargs)
+    gram = {} if a.gram_weight is None else {'gram_weight': a.gram_weight}
+    return dls, style_learner(dls, a.style, norm=a.norm or 'spectral', **gram, **kwargs)
 
 def _load_init(learn, model: str, task: str, scale: int) -> str | None:
     "Put the weights of `model` (a bundled name or a file) into `learn.model`; what is wrong, if anything."
@@ -226,6 +231,7 @@ def cmd_train(a) -> int:
     path = save_model(learn.model, a.out, a.task, extra['scale'], profile=p.name, source=str(a.source), steps=steps,
                       epochs=n_epoch, train_photos=len(dls.photos['train']), crop=dls.one_batch()[0].shape[-1], batch=dls.bs,
                       lr=a.lr, freeze=a.freeze, init=a.init, precision=learn.precision, metrics=metrics,
+                      loss_weights=dict(learn.loss_func.weights),
                       wall_time_s=history_wall_time(ckpt/'history.csv') if start and (ckpt/'history.csv').exists() else round(time.time() - t0, 1))
     if (ckpt/'history.csv').exists(): shutil.move(ckpt/'history.csv', a.out.with_suffix('.history.csv'))
     shutil.rmtree(ckpt, ignore_errors=True)
@@ -258,7 +264,7 @@ def cmd_enhance(a) -> int:
     task = {'upscale': 'superres', 'colorize': 'colorize', 'stylize': 'style'}[a.command]
     try: model, config = load_model(a.model, task, getattr(a, 'scale', None), a.precision)
     except ModelFileError as e: print(f"error: {e}", file=sys.stderr); return 2
-    fn = task_function(model, config, a.tile or None, getattr(a, 'render_size', 512))
+    fn = task_function(model, config, a.tile or None, **({'render_size': a.render_size} if a.command == 'colorize' else {}))
     files, rels, failed, skipped = _inputs(a.inputs)
     if len(files) > 1 and a.output.suffix and not a.output.is_dir():
         print(f"error: {len(files)} inputs need an output folder, not the file {a.output}", file=sys.stderr); return 2

@@ -29,8 +29,8 @@ from .losses import VGGTerms
 __all__ = ['EVAL_SIDES', 'RELEASE_RECIPES', 'EXPERIMENTS', 'FINDING_COLUMNS', 'pil_to_batch', 'SkippedPhotoWarning',
            'feature_distance', 'sharpness', 'stripe_amplitude', 'stripes', 'bicubic_upscaler', 'superres_table',
            'mean_table', 'colourfulness', 'ab_error', 'colorize_table', 'style_table', 'show_rows', 'plot_loss_terms',
-           'ExperimentSetup', 'experiment_setup', 'experiment_model', 'record_findings', 'findings_table',
-           'markdown_table']
+           'ExperimentSetup', 'experiment_setup', 'release_commands', 'train_release', 'experiment_model',
+           'record_findings', 'findings_table', 'markdown_table']
 
 # %% ../nbs/08_evaluation.ipynb #34d85ee7
 def pil_to_batch(img: Image.Image) -> torch.Tensor:
@@ -253,29 +253,59 @@ def experiment_setup(profile: str | Profile | None = None, # the profile (defaul
                            resolve_vgg_weights(profile.vgg_weights), f"{encoder} ({weights} weights)")
 
 # %% ../nbs/08_evaluation.ipynb #883bd750
-RELEASE_RECIPES = {'superres-x2': ['superres', '--scale', '2'], 'superres-x4': ['superres', '--scale', '4'],
-                   'colorize': ['colorize'], 'style-starry-night': ['style']}      # the task arguments of release/train.sh's runs
+RELEASE_RECIPES = {   # each release model's training stages: `enhance-lab train` arguments and their share of the steps
+    'superres-x2': [(['superres', '--scale', '2', '--freeze'], 1)],
+    'superres-x4': [(['superres', '--scale', '4', '--freeze'], 1),            # stage 2 fine-tunes stage 1 ('{previous}'),
+                    (['superres', '--scale', '4', '--init', '{previous}', '--lr', '3e-4'], 0.5)],   # encoder unfrozen
+    'colorize': [(['colorize', '--loss', 'mse'], 1)],                          # MSE, encoder unfrozen
+    'style-starry-night': [(['style', '--freeze', '--gram-weight', '3'], 1)],
+}
+
+def release_commands(name: str,              # a key of `RELEASE_RECIPES`
+                     out_dir: str | Path,    # where the stages' models go
+                     steps: int = 4000,      # optimiser steps of a whole stage (share 1)
+                     source: str = 'corpus', # the photos
+                     profile: str = 'cpu',   # the run profile
+                    ) -> list[tuple[Path, list[str]]]:
+    "Each stage's model path and `enhance-lab` arguments; the last stage writes `out_dir/name`, earlier ones `name-stageN`."
+    stages, runs = RELEASE_RECIPES[name], []
+    for i, (args, share) in enumerate(stages, 1):
+        out = Path(out_dir)/(name if i == len(stages) else f'{name}-stage{i}')
+        args = [a.replace('{previous}', str(runs[-1][0].with_suffix('.safetensors'))) if runs else a for a in args]
+        runs.append((out, ['train', *args, '--source', source, '--profile', profile, '--steps', str(max(1, round(steps*share))),
+                           '--seed', '0', '--out', str(out)]))
+    return runs
+
+def train_release(name: str,              # a key of `RELEASE_RECIPES`
+                  out_dir: str | Path,    # where the stages' models go
+                  steps: int = 4000,      # optimiser steps of a whole stage
+                  source: str = 'corpus', # the photos
+                  profile: str = 'cpu',   # the run profile
+                  quiet: bool = False,    # keep `enhance-lab train`'s output to itself
+                 ) -> Path:
+    "Train release model `name` with its recipe, stage by stage: a finished stage is kept, an interrupted one resumes."
+    import subprocess, sys
+    for out, args in release_commands(name, out_dir, steps, source, profile):
+        if out.with_suffix('.safetensors').exists(): continue
+        resume = ['--resume'] if Path(f'{out}.ckpt').exists() else []
+        subprocess.run([sys.executable, '-m', 'enhance_lab.cli', *args, *resume], check=True, capture_output=quiet)
+    return out.with_suffix('.safetensors')
 
 def experiment_model(name: str,                      # a release model: a key of `RELEASE_RECIPES`
                      setup: ExperimentSetup,         # the experiment's set-up (profile and photo source of a retrain)
                      retrain: bool | None = None,    # train it here first (default: $ENHANCE_LAB_RETRAIN=1, or it is not installed)
-                     out_dir: str | Path = 'models', # where a retrained model goes
+                     out_dir: str | Path = 'models', # where retrained models go (a folder per profile)
                     ):
     "A release model and its config for an experiment, its card summarised; retrained first with the release recipe when asked or missing."
-    import os, subprocess, sys
-    from enhance_lab.inference import bundled_models, load_model, read_config
+    import os
+    from enhance_lab.inference import bundled_models, load_model
     if retrain is None: retrain = os.environ.get('ENHANCE_LAB_RETRAIN') == '1' or name not in bundled_models()
-    path, steps = name, 8 if setup.profile.name == 'smoke' else 4000
+    path = name
     if retrain:
-        out = Path(out_dir)/name
-        path = out.with_suffix('.safetensors')
-        made = read_config(path) if path.exists() else {}
-        if (made.get('steps'), made.get('profile')) != (steps, setup.profile.name):     # none yet, or one of another profile
-            print(f"{name}: training it here with the release recipe ({steps} steps, profile {setup.profile.name})")
-            resume = ['--resume'] if Path(f'{out}.ckpt').exists() else ['--overwrite']
-            subprocess.run([sys.executable, '-m', 'enhance_lab.cli', 'train', *RELEASE_RECIPES[name], '--source', setup.source,
-                            '--profile', setup.profile.name, '--steps', str(steps), '--freeze', '--seed', '0', '--out', str(out), *resume],
-                           check=True, capture_output=True)
+        steps, folder = 8 if setup.profile.name == 'smoke' else 4000, Path(out_dir)/setup.profile.name
+        if not (folder/f'{name}.safetensors').exists():
+            print(f"{name}: training it here with the release recipe ({steps} steps a stage, profile {setup.profile.name})")
+        path = train_release(name, folder, steps, setup.source, setup.profile.name, quiet=True)
     model, config = load_model(path)
     card = config.get('card', {})
     print(f"model {name}{'' if path == name else f' ({path})'}: {config['steps']} steps on {config['train_photos']} photos, "
