@@ -141,6 +141,7 @@ def save_release(src: str | Path,                 # a model saved by `save_model
                  name: str,                       # the release name, e.g. 'superres-x2'
                  dest: str | Path | None = None,  # the folder (default: the package's `models_dir()`)
                  wall_time_s: float | None = None, # the run's whole training time, where the config's is one piece's (a resumed run)
+                 total_steps: int | None = None,  # the optimiser steps of all its training stages, where the config's are the last stage's
                  **card) -> Path:                 # the card: recipe, steps, wall time, machine, corpus, commit, scores...
     "Write the model `src` as the release model `name`: float weights in float16 safetensors, the config with `card` added."
     config, state = read_config(src), load_file(str(src))
@@ -152,6 +153,7 @@ def save_release(src: str | Path,                 # a model saved by `save_model
         atomic_write(path, lambda p: save_file(half, str(p), metadata={'format': FORMAT, 'weights': 'float16'}))
     config = {**config, 'name': name, 'weights': 'float16', 'card': card}
     if wall_time_s is not None: config['wall_time_s'] = round(wall_time_s, 1)
+    if total_steps is not None: config['steps'] = total_steps
     atomic_write(_config_path(path), lambda p: p.write_text(json.dumps(config, indent=2, default=str)))
     return path
 
