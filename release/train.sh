@@ -8,7 +8,8 @@ out=${1:-$HOME/.cache/enhance_lab/release}
 steps=${2:-4000}
 mkdir -p "$out"
 enhance-lab corpus >/dev/null
-for name in superres-x2 superres-x4 colorize style-starry-night; do
-  python -c "import sys; from enhance_lab.evaluation import train_release; print(train_release(sys.argv[1], sys.argv[2], int(sys.argv[3])))" \
-    "$name" "$out" "$steps"
-done
+python - "$out" "$steps" <<'PY'
+import sys
+from enhance_lab.evaluation import RELEASE_RECIPES, train_release
+for name in RELEASE_RECIPES: print(train_release(name, sys.argv[1], int(sys.argv[2])))
+PY
