@@ -25,7 +25,7 @@ import torch
 from fastai.callback.core import Callback, CancelFitException
 from fastai.torch_core import set_seed
 
-from enhance_lab.core import cpu_has_native_bf16, get_profile
+from enhance_lab.core import cpu_has_native_bf16, get_profile, resolve_precision
 from enhance_lab.corpus import default_corpus_dir
 from enhance_lab.data import colorize_dls, photo_splits, style_dls, superres_dls
 from enhance_lab.learners import colorize_learner, style_learner, superres_learner
@@ -36,6 +36,12 @@ TASKS = {'superres x2': (lambda src, p, n: superres_dls(src, 2, profile=p, steps
          'superres x4': (lambda src, p, n: superres_dls(src, 4, profile=p, steps_per_epoch=n), superres_learner),
          'colorize': (lambda src, p, n: colorize_dls(src, profile=p, steps_per_epoch=n), colorize_learner),
          'style': (lambda src, p, n: style_dls(src, profile=p, steps_per_epoch=n), style_learner)}
+
+
+def bench_profile(name: str, bs: int | None = None):
+    "The run profile `name`, with batch size `bs` when given."
+    p = get_profile(name)
+    return p.replace(bs=bs or p.bs)
 
 
 class StepTimer(Callback):
@@ -70,7 +76,7 @@ def train_run(task: str, config: dict, source: str, steps: int, warmup: int, pro
               bs: int | None = None, lr: float = 1e-3) -> dict:
     "Train `steps` steps of `task` in `config` from seed 0 (encoder frozen as in the `cpu` recipes); time per step after `warmup`, losses."
     make_dls, make_learner = TASKS[task]
-    p = get_profile(profile).replace(bs=bs or get_profile(profile).bs)
+    p = bench_profile(profile, bs)
     set_seed(0, reproducible=True)
     dls = make_dls(source, p, steps + 1)
     weights = dict(pretrained='none', vgg_weights='random') if random_weights else {}
@@ -97,7 +103,7 @@ def inference_child(config: str, out_mp: float) -> dict:
     cuda = torch.cuda.is_available()
     model = build_unet('resnet34' if cuda else 'efficientnet_lite0', 'none' if cuda else 'auto', 'spectral', img_size=64).eval()
     if cuda: model.cuda()
-    if config == 'new': model.set_precision('fp16' if cuda else 'bf16' if cpu_has_native_bf16() else 'fp32')
+    if config == 'new': model.set_precision(resolve_precision('auto', 'cuda' if cuda else 'cpu', 'gpu' if cuda else 'cpu'))
     w, h = round((out_mp*1e6*4/3)**0.5)//2, round((out_mp*1e6*3/4)**0.5)//2
     img = open_rgb(skimage_photos()[0]).resize((w, h), Image.BICUBIC)
     upscale_image(model, img.crop((0, 0, 256, 256)), 2)             # warm-up
@@ -130,7 +136,7 @@ def startup_time(repeats: int = 3) -> float:
 def report(train: list[dict], infer: list[dict], help_s: float, args, source: str, wall: float) -> str:
     "The results as Markdown."
     n_train = len(photo_splits(source)['train'])
-    p, gpu = get_profile(args.profile).replace(bs=args.bs or get_profile(args.profile).bs), torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    p, gpu = bench_profile(args.profile, args.bs), torch.cuda.get_device_name() if torch.cuda.is_available() else None
     flags = (' --random-weights' if args.random_weights else '') + (f' --bs {args.bs}' if args.bs else '')
     lines = ['# Speed: today (fp32, contiguous) vs the new default', '',
              f'Written by `python bench/speed.py --profile {args.profile}{flags} --steps {args.steps} --warmup {args.warmup}` on '
