@@ -82,16 +82,23 @@ def _handler(task: str, models: dict[str, Path], workdir: Path, tile: int | None
         return (before, after), str(dst), summary
     return handle
 
+def _keep_gradio_files_in(workdir: Path):
+    "Make Gradio write its uploads, caches and histories under `workdir`: set before Gradio is imported, patched where it already was."
+    import importlib.util, sys
+    os.environ['GRADIO_TEMP_DIR'] = str(workdir)
+    if importlib.util.find_spec('gradio') is None: raise ImportError("the app needs Gradio: pip install 'enhance_lab[app]'")
+    for name, module in list(sys.modules.items()):           # modules that read GRADIO_TEMP_DIR when they were imported
+        if name.startswith('gradio') and isinstance(getattr(module, 'DEFAULT_TEMP_DIR', None), str): module.DEFAULT_TEMP_DIR = str(workdir)
+
 def build_app(models: list[str | Path] = (), # model files to offer beside the bundled ones
               tile: int | None = 512,         # tile side for upscaling and stylising (bounds memory on huge photos)
               workdir: str | Path | None = None, # private folder for uploads and results (default: a new temporary one)
              ):
     "The Gradio app (a `gr.Blocks`): a tab per task on the bundled models and `models`; `.launch()` it (as in Colab) or use `serve`."
-    try: import gradio as gr
-    except ImportError: raise ImportError("the app needs Gradio: pip install 'enhance_lab[app]'") from None
     choices = app_models(models)
     workdir = Path(workdir or tempfile.mkdtemp(prefix='enhance_lab_app_'))
-    os.environ['GRADIO_TEMP_DIR'] = str(workdir)                   # Gradio's uploads and copies of results go there too
+    _keep_gradio_files_in(workdir)
+    import gradio as gr
     with gr.Blocks(title='enhance_lab', analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.Markdown("## enhance_lab\nDrop a photo, press the button, drag the slider to compare, download the full-resolution "
                     "result. Everything runs on this computer.")
@@ -119,12 +126,16 @@ def serve(models: list[str | Path] = (), # model files to offer beside the bundl
           port: int | None = None,       # the port (default: 7860, or the next free one)
           tile: int | None = 512,        # tile side for upscaling and stylising
          ) -> None:
-    "Run the app until Ctrl-C, then delete its temporary folder (what `enhance-lab app` does)."
-    import gradio as gr
+    "Run the app until Ctrl-C or SIGTERM, then delete its temporary folder (what `enhance-lab app` does)."
+    import signal
     demo = build_app(models, tile)
+    import gradio as gr
     theme = gr.themes.Default(font=['ui-sans-serif', 'system-ui', 'sans-serif'], font_mono=['ui-monospace', 'monospace'])   # no web fonts: works offline
     print(f"enhance_lab app: uploads and results in {demo.workdir} (private, deleted when the app stops); Ctrl-C stops it", flush=True)
+    def stop(signum, frame): raise KeyboardInterrupt     # `kill`, systemd, `docker stop`: stop as Ctrl-C does, cleaning up
+    previous = signal.signal(signal.SIGTERM, stop)
     try: demo.launch(server_name=host, server_port=port, theme=theme)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         demo.close()
         shutil.rmtree(demo.workdir, ignore_errors=True)

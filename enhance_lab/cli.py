@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse, os, sys, time, warnings
 from pathlib import Path
 
-from .core import DEGRADATIONS, PRECISIONS, PROFILES, get_profile
+from .core import DEGRADATIONS, PRECISIONS, PROFILES, SCALES, get_profile
 
 # %% auto #0
-__all__ = ['EXAMPLES', 'COMMANDS', 'history_wall_time', 'cmd_train', 'cmd_enhance', 'cmd_evaluate', 'cmd_corpus', 'cmd_demo',
-           'cmd_models', 'cmd_app', 'main']
+__all__ = ['EXAMPLES', 'COMMANDS', 'cmd_train', 'cmd_enhance', 'cmd_evaluate', 'cmd_corpus', 'cmd_demo', 'cmd_models', 'cmd_app',
+           'main']
 
 # %% ../nbs/10_cli.ipynb #390a726e
 EXAMPLES = """examples:
@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser('train', help='train a model', epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument('task', choices=['superres', 'colorize', 'style'])
     t.add_argument('--source', default='samples', help="'samples', 'corpus', 'pets', 'imagenette' or a folder of photos")
-    t.add_argument('--scale', type=int, default=2, choices=[2, 3, 4], help='super-resolution scale')
+    t.add_argument('--scale', type=int, default=2, choices=SCALES, help='super-resolution scale')
     t.add_argument('--degradation', default='bicubic', choices=DEGRADATIONS)
     t.add_argument('--profile', choices=sorted(PROFILES), help='run profile (default: ENHANCE_LAB_PROFILE or auto)')
     t.add_argument('--epochs', type=int, help='epochs (default: the profile\'s)')
@@ -75,11 +75,11 @@ def _parser() -> argparse.ArgumentParser:
         e.add_argument('--overwrite', action='store_true', help='replace existing outputs')
         e.add_argument('--max-pixels', type=int, help='refuse larger images (default: PIL\'s limit, about 89 megapixels)')
         e.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16'], help='auto: bf16 where the CPU has it, else fp32')
-        if name == 'upscale': e.add_argument('--scale', type=int, choices=[2, 4], help="the bundled model for this scale, or check the model's scale")
+        if name == 'upscale': e.add_argument('--scale', type=int, choices=SCALES, help="the bundled model for this scale (2 or 4), or check the model's scale")
         if name == 'colorize': e.add_argument('--render-size', type=int, default=512, help='long side the model sees')
     v = sub.add_parser('evaluate', help='PSNR-Y / SSIM-Y / sharpness against bicubic on a folder of high-resolution photos')
     v.add_argument('folder', type=Path)
-    v.add_argument('--scale', type=int, choices=[2, 3, 4], help="default: the model's scale, else 2")
+    v.add_argument('--scale', type=int, choices=SCALES, help="default: the model's scale, else 2")
     v.add_argument('--model', help="a super-resolution model (bundled name or file) to compare with bicubic")
     v.add_argument('--tile', type=int, default=512)
     d = sub.add_parser('demo', help='the bundled models on held-out photos: a before/after sheet per task and scores against the baselines')
@@ -104,158 +104,60 @@ def _print_table(table) -> None:
     print(wide.to_string(float_format=lambda v: f'{v:.4f}' if v < 1.5 else f'{v:.2f}'))
 
 # %% ../nbs/10_cli.ipynb #43d39014
-def _is_main_process() -> bool: return int(os.environ.get('RANK', '0')) == 0
-
-def _checkpoint_folder(out: Path) -> Path: return out.parent/f'{out.name}.ckpt'
-
-def _train_usage_error(a) -> str | None:
-    "What is wrong with the `train` arguments, found before any work (None if nothing)."
-    import math
-    out, ckpt = a.out.with_suffix('.safetensors'), _checkpoint_folder(a.out)
-    if a.steps is not None and a.steps <= 0: return f"--steps must be positive, got {a.steps}"
-    if a.epochs is not None and a.epochs <= 0: return f"--epochs must be positive, got {a.epochs}"
-    if a.checkpoint_every <= 0: return f"--checkpoint-every must be positive, got {a.checkpoint_every}"
-    if not (math.isfinite(a.lr) and a.lr > 0): return f"--lr must be a positive number, got {a.lr}"
-    if a.gram_weight is not None:
-        if a.task != 'style': return f"--gram-weight is for the style task, not {a.task}"
-        if not (math.isfinite(a.gram_weight) and a.gram_weight > 0): return f"--gram-weight must be a positive number, got {a.gram_weight}"
-    folder = next((d for d in [a.out.parent, *a.out.parent.parents] if d.exists()), Path('.'))
-    if not folder.is_dir(): return f"{a.out}: cannot create the output folder, {folder} is a file"
-    if not os.access(folder, os.W_OK): return f"{a.out}: the folder {folder} is not writable"
-    if a.resume and not ckpt.exists() and not out.exists(): return f"--resume: no checkpoint at {ckpt}"
-    if not a.resume and not a.overwrite:
-        if out.exists(): return f"{out} exists (pass --overwrite to replace it)"
-        if ckpt.exists(): return f"{ckpt} holds an unfinished run: pass --resume to continue it, or --overwrite to start again"
-    return None
-
-def _learner_for(a, p, steps_per_epoch: int | None):
-    "DataLoaders and learner for the `train` arguments."
-    from enhance_lab.data import colorize_dls, style_dls, superres_dls
-    from enhance_lab.learners import colorize_learner, style_learner, superres_learner
-    kwargs = dict(profile=p, precision=a.precision, seed=a.seed)
-    if a.task == 'superres':
-        dls = superres_dls(a.source, a.scale, a.degradation, profile=p, size=p.size - p.size % a.scale, steps_per_epoch=steps_per_epoch)
-        return dls, superres_learner(dls, loss=a.loss or 'superres', norm=a.norm or 'spectral', **kwargs)
-    if a.task == 'colorize':
-        dls = colorize_dls(a.source, profile=p, steps_per_epoch=steps_per_epoch)
-        return dls, colorize_learner(dls, loss=a.loss or 'colorize', norm=a.norm or 'weight', **kwargs)
-    dls = style_dls(a.source, profile=p, steps_per_epoch=steps_per_epoch)
-    gram = {} if a.gram_weight is None else {'gram_weight': a.gram_weight}
-    return dls, style_learner(dls, a.style, norm=a.norm or 'spectral', **gram, **kwargs)
-
-def _load_init(learn, model: str, task: str, scale: int) -> str | None:
-    "Put the weights of `model` (a bundled name or a file) into `learn.model`; what is wrong, if anything."
-    from safetensors.torch import load_file
-    from enhance_lab.inference import ModelFileError, model_path, read_config
-    try: path = model_path(model); config = read_config(path)
-    except ModelFileError as e: return f"--init: {e}"
-    if (config['task'], config['scale']) != (task, scale):
-        return f"--init {model}: a {config['task']} model for scale {config['scale']}, not {task} at scale {scale}"
-    diff = [f"{k} ({config['model'].get(k)} there, {learn.model.config.get(k)} here)" for k in ('encoder', 'norm', 'self_attention', 'blur', 'residual')
-            if config['model'].get(k) != learn.model.config.get(k)]
-    if diff: return f"--init {model}: its network differs in {', '.join(diff)}"
-    learn.model.load_state_dict(load_file(str(path)))
-    return None
-
-def _history_logger(fname: Path, first_epoch: int):
-    "fastai's `CSVLogger` for a run made in pieces: one header per file, no lines for the epochs a resumed run skips."
-    from fastai.callback.progress import CSVLogger
-    class History(CSVLogger):
-        def before_fit(self):
-            fname.parent.mkdir(parents=True, exist_ok=True)
-            new = not fname.exists() or not fname.stat().st_size
-            self.file = fname.open('a')
-            if new: self.file.write(','.join(self.recorder.metric_names) + '\n')
-            self.old_logger, self.learn.logger = self.logger, self._write_line
-        def _write_line(self, log):
-            if log[0] >= first_epoch: super()._write_line(log)
-            else: self.old_logger(log)
-    return History(fname, append=True)
-
-def history_wall_time(fname: str | Path) -> float:
-    "Seconds of training in a run's history CSV: the sum of its epochs' times, over every piece of a resumed run."
-    import pandas as pd
-    seconds = lambda t: sum(int(part)*60**i for i, part in enumerate(reversed(str(t).split(':'))))
-    return float(pd.read_csv(fname)['time'].map(seconds).sum())
-
-def _save_preview(model, dls, path: Path):
-    "A titled picture of 4 validation crops: input | output | target."
-    import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt, torch
-    x, y = dls.valid.one_batch()
-    with torch.no_grad(): pred = model.eval()(x[:4]).clamp(0, 1)
-    fig, axs = plt.subplots(len(x[:4]), 3, figsize=(7.5, 2.5*len(x[:4])), squeeze=False)
-    for row, imgs in zip(axs, zip(x[:4], pred, y[:4])):
-        for ax, img, title in zip(row, imgs, ('input', 'output', 'target')):
-            ax.imshow(img.permute(1, 2, 0).float().cpu().numpy()); ax.set_title(title); ax.axis('off')
-    fig.tight_layout(); fig.savefig(path); plt.close(fig)
+def _train_recipe(a):
+    "The `Recipe` the `train` arguments describe."
+    from enhance_lab.training import Recipe
+    if a.gram_weight is not None and a.task != 'style': raise ValueError(f"--gram-weight is for the style task, not {a.task}")
+    return Recipe(a.task, a.scale, a.degradation, a.loss, None if a.gram_weight is None else {'gram': a.gram_weight}, a.norm,
+                  style=None if a.style is None else str(a.style), freeze=a.freeze, init=a.init, lr=a.lr, seed=a.seed,
+                  precision=a.precision, source=str(a.source), profile=a.profile)
 
 def cmd_train(a) -> int:
-    "Train a model for `a.task` — by epochs, or by optimiser steps with a checkpoint after every `--checkpoint-every` steps — and save it."
-    if (err := _train_usage_error(a)): print(f"error: {err}", file=sys.stderr); return 2
-    out, ckpt = a.out.with_suffix('.safetensors'), _checkpoint_folder(a.out)
-    if a.resume and out.exists() and not ckpt.exists():
-        print(f"{out}: this run is finished (the model is saved and no checkpoint is left); nothing to resume"); return 0
-    import shutil
-    from enhance_lab.inference import save_model
-    from enhance_lab.learners import Checkpoint, CheckpointError, ExpectedTime, distributed_context, load_checkpoint
-    p = get_profile(a.profile)
-    spe = min(a.steps, a.checkpoint_every) if a.steps else None
-    n_epoch = -(-a.steps//spe) if a.steps else (a.epochs or p.epochs)
-    from fastai.torch_core import set_seed
-    set_seed(a.seed, reproducible=True)                   # the U-Net's initial weights; each epoch's data is seeded by the learner
-    dls, learn = _learner_for(a, p, spe)
-    if a.freeze: learn.freeze()
-    extra = {'task': a.task, 'scale': a.scale if a.task == 'superres' else 1, 'source': str(a.source), 'n_epoch': n_epoch,
-             'steps_per_epoch': len(dls.train), 'lr': a.lr, 'freeze': a.freeze}
-    if a.init:
-        if (err := _load_init(learn, a.init, a.task, extra['scale'])): print(f"error: {err}", file=sys.stderr); return 2
-        extra['init'] = str(a.init)
-    start = 0
-    if a.resume:
-        try: start = load_checkpoint(learn, ckpt, extra)
-        except CheckpointError as e: print(f"error: {e}", file=sys.stderr); return 2
-    elif ckpt.exists(): shutil.rmtree(ckpt)
-    learn.add_cbs([Checkpoint(ckpt, extra)] + ([_history_logger(ckpt/'history.csv', start), ExpectedTime()] if _is_main_process() else []))
-    steps = n_epoch*len(dls.train)
-    print(f"training {a.task}{f' x{a.scale}' if a.task == 'superres' else ''} on {len(dls.photos['train'])} photos from {a.source!r}: "
-          f"{dls.bs} crops of {dls.one_batch()[0].shape[-1]} px per step, {steps} steps ({n_epoch} epochs of {len(dls.train)}), "
-          f"precision {learn.precision}{', encoder frozen' if a.freeze else ''}; checkpoints in {ckpt}"
-          + (f"; resuming after step {start*len(dls.train)}" if start else ''))
-    t0 = time.time()
-    with distributed_context(learn): learn.fit_one_cycle(n_epoch, a.lr, start_epoch=start)
-    learn.loss_func.remove()
-    if getattr(learn, 'nan_message', None): print(f"error: training stopped: {learn.nan_message}", file=sys.stderr); return 1
-    if not _is_main_process(): return 0
-    metrics = dict(zip(learn.recorder.metric_names[1:-1], [float(v) for v in learn.recorder.values[-1]])) if learn.recorder.values else {}
-    path = save_model(learn.model, a.out, a.task, extra['scale'], profile=p.name, source=str(a.source), steps=steps,
-                      epochs=n_epoch, train_photos=len(dls.photos['train']), crop=dls.one_batch()[0].shape[-1], batch=dls.bs,
-                      lr=a.lr, freeze=a.freeze, init=a.init, precision=learn.precision, metrics=metrics,
-                      loss_weights=dict(learn.loss_func.weights),
-                      wall_time_s=history_wall_time(ckpt/'history.csv') if start and (ckpt/'history.csv').exists() else round(time.time() - t0, 1))
-    if (ckpt/'history.csv').exists(): shutil.move(ckpt/'history.csv', a.out.with_suffix('.history.csv'))
-    shutil.rmtree(ckpt, ignore_errors=True)
-    _save_preview(learn.model, dls, a.out.with_suffix('.preview.png'))
-    print(f"model saved to {path} (+ {path.with_suffix('.json').name}); loss terms per epoch in {a.out.with_suffix('.history.csv').name}; "
-          f"preview (input | output | target) at {a.out.with_suffix('.preview.png')}")
+    "Train a model for `a.task` with `enhance_lab.training.train` — by epochs, or by exactly `--steps` optimiser steps with a checkpoint every `--checkpoint-every` — and save it."
+    from enhance_lab.training import TrainingError, TrainingStopped, train
+    try: train(_train_recipe(a), a.out, a.steps, a.epochs, a.checkpoint_every, a.resume, a.overwrite)
+    except TrainingStopped as e: print(f"error: {e}", file=sys.stderr); return 1
+    except (TrainingError, ValueError) as e: print(f"error: {e}", file=sys.stderr); return 2
     return 0
 
 # %% ../nbs/10_cli.ipynb #1df09cac
-def _inputs(paths: list[Path]) -> tuple[list[Path], list[Path], list[tuple[Path, str]], int]:
-    "Files to process with their output paths relative to the output folder, the failures, and how many files were skipped quietly."
+def _inputs(paths: list[Path],          # files and folders given on the command line
+            output: Path | None = None, # the output folder: never read as input, even when it lies inside an input folder
+           ) -> tuple[list[Path], list[Path], list[tuple[Path, str]], int]:
+    "Files to process with their output paths relative to the output folder, the failures (unreadable folders too), and how many files were skipped quietly."
     from enhance_lab.data import IMAGE_EXTENSIONS
     files, rels, failed, skipped = [], [], [], 0
+    out = output.resolve() if output is not None else None
     for p in paths:
         if p.is_dir():
-            for f in sorted(p.rglob('*')):
+            found, unreadable = [], []
+            for root, dirs, names in os.walk(p, onerror=unreadable.append):
+                dirs[:] = [d for d in dirs if out is None or (Path(root)/d).resolve() != out]
+                found += [Path(root)/n for n in names]
+            for f in sorted(found):
                 rel = f.relative_to(p)
                 if not f.is_file() or any(part.startswith('.') for part in rel.parts) or f.suffix.lower() not in IMAGE_EXTENSIONS:
                     skipped += f.is_file()
                     continue
                 files.append(f); rels.append(rel)
+            failed += [(Path(e.filename), f"cannot read this folder ({e.strerror}): its photos were not processed") for e in unreadable]
         elif p.exists(): files.append(p); rels.append(Path(p.name))
         else: failed.append((p, 'file not found'))
     return files, rels, failed, skipped
+
+def _shown(path) -> str:
+    "A path as one line of output: control characters (a newline in a file name) written as escapes."
+    return str(path).translate({i: f'\\x{i:02x}' for i in range(32)})
+
+def _output_problem(output: Path, one_file: bool) -> str | None:
+    "What keeps the outputs from being written, found before any photo is processed (None if nothing)."
+    from enhance_lab.inference import OUTPUT_SUFFIXES
+    if one_file and output.suffix and not output.is_dir() and output.suffix.lower() not in OUTPUT_SUFFIXES:
+        return f"{output}: cannot write {output.suffix} files; name the output {output.stem}.png or use one of {', '.join(OUTPUT_SUFFIXES)}"
+    folder = next((d for d in [output if (output.is_dir() or not output.suffix) else output.parent, *output.parents] if d.exists()), Path('.'))
+    if not folder.is_dir(): return f"{output}: cannot create the output folder, {folder} is a file"
+    if not os.access(folder, os.W_OK): return f"{output}: the folder {folder} is not writable"
+    return None
 
 def cmd_enhance(a) -> int:
     "upscale / colorize / stylize: every input processed, failures listed, exit 1 if any failed."
@@ -265,13 +167,14 @@ def cmd_enhance(a) -> int:
     try: model, config = load_model(a.model, task, getattr(a, 'scale', None), a.precision)
     except ModelFileError as e: print(f"error: {e}", file=sys.stderr); return 2
     fn = task_function(model, config, a.tile or None, **({'render_size': a.render_size} if a.command == 'colorize' else {}))
-    files, rels, failed, skipped = _inputs(a.inputs)
+    files, rels, failed, skipped = _inputs(a.inputs, a.output if not a.output.suffix or a.output.is_dir() else None)
     if len(files) > 1 and a.output.suffix and not a.output.is_dir():
         print(f"error: {len(files)} inputs need an output folder, not the file {a.output}", file=sys.stderr); return 2
+    if (problem := _output_problem(a.output, len(files) <= 1)): print(f"error: {problem}", file=sys.stderr); return 2
     written, more_failed = enhance_files(fn, files, a.output, a.overwrite, keep_grey=keeps_grey(task), rels=rels)
     failed += more_failed
-    for w in written: print(f"wrote {w}")
-    for src, why in failed: print(f"failed: {src}: {why}", file=sys.stderr)
+    for w in written: print(f"wrote {_shown(w)}")
+    for src, why in failed: print(f"failed: {_shown(src)}: {why.removeprefix(f'{src}: ')}", file=sys.stderr)   # the path once
     if a.command == 'stylize' and any(read_header(f)['grey'] for f in files):
         print("note: greyscale inputs come out in colour: the style brings its palette")
     print(f"{len(written)} written, {len(failed)} failed" + (f", {skipped} hidden or non-image files skipped" if skipped else ''))
@@ -442,10 +345,14 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(a, 'max_pixels', None):
         from PIL import Image
         Image.MAX_IMAGE_PIXELS = a.max_pixels
-    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)  # fastai's import
+    warnings.filterwarnings('ignore', message=r'Image size \(\d+ pixels\) exceeds limit')   # PIL's bomb warning: big photos are tiled
+    import fastprogress.fastprogress as fp
+    bars = fp.NO_BAR
+    fp.NO_BAR = bars or not sys.stdout.isatty()        # progress bars only on a terminal: a pipe or a log gets no frames
     try: code = COMMANDS[a.command](a)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr); code = 2
+    finally: fp.NO_BAR = bars
     if argv is None: sys.exit(code)
     return code
 

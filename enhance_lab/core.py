@@ -12,8 +12,9 @@ from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PROFILES', 'DEGRADATIONS', 'PRECISIONS', 'Profile', 'profile_name', 'get_profile', 'cache_dir', 'atomic_write',
-           'data_dir', 'can_download', 'hub_cached', 'cpu_has_native_bf16', 'resolve_precision']
+__all__ = ['PROFILES', 'DEGRADATIONS', 'SCALES', 'PRECISIONS', 'Profile', 'profile_name', 'get_profile', 'cache_dir',
+           'file_identity', 'atomic_write', 'data_dir', 'can_download', 'hub_cached', 'cpu_has_native_bf16',
+           'resolve_precision', 'autocast_dtype']
 
 # %% ../nbs/00_core.ipynb #7d7acbf3
 @dataclass(frozen=True)
@@ -29,10 +30,16 @@ class Profile:
     encoder: str            # U-Net encoder
     vgg_weights: str        # weights of the VGG16 loss network
     fp16: bool              # mixed precision training
+    eval_side: int          # long side the experiments shrink their test photos to
+    task_encoders: dict | None = None  # a U-Net encoder per task where it differs from `encoder` (the article's, on GPU)
 
     def replace(self, **kwargs) -> Profile:
         "A copy with some fields changed."
         return replace(self, **kwargs)
+
+    def encoder_for(self, task: str) -> str:
+        "The U-Net encoder this profile uses for `task`."
+        return (self.task_encoders or {}).get(task, self.encoder)
 
     def as_dict(self) -> dict:
         "The profile as a plain dict (for JSON model configs)."
@@ -41,13 +48,15 @@ class Profile:
 # %% ../nbs/00_core.ipynb #3810e520
 PROFILES = {
     'smoke': Profile('smoke', size=64, bs=4, n_photos=4, crops_per_photo=2, max_side=512, epochs=1,
-                     encoder='efficientnet_lite0', vgg_weights='auto', fp16=False),
+                     encoder='efficientnet_lite0', vgg_weights='auto', fp16=False, eval_side=128),
     'cpu': Profile('cpu', size=128, bs=8, n_photos=None, crops_per_photo=8, max_side=768, epochs=6,
-                   encoder='efficientnet_lite0', vgg_weights='auto', fp16=False),
+                   encoder='efficientnet_lite0', vgg_weights='auto', fp16=False, eval_side=384),
     'gpu': Profile('gpu', size=256, bs=16, n_photos=None, crops_per_photo=32, max_side=1600, epochs=20,
-                   encoder='resnet34', vgg_weights='auto', fp16=True),
+                   encoder='resnet34', vgg_weights='auto', fp16=True, eval_side=1024,
+                   task_encoders={'superres': 'resnet34', 'colorize': 'resnet18', 'style': 'resnet34'}),
 }
 DEGRADATIONS = ('bicubic', 'bilinear', 'crappify')    # how super-resolution inputs are made (see `01_data`)
+SCALES = (2, 3, 4, 8)                                  # super-resolution factors a model can be trained for
 
 # %% ../nbs/00_core.ipynb #4b4032a1
 def profile_name() -> str:
@@ -77,13 +86,27 @@ def cache_dir(*parts: str) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
 
-def atomic_write(path: str | Path, write) -> Path:
-    "Call `write(tmp)` on a temporary file beside `path`, then rename it onto `path`: readers see the old file or the new one, never half of one."
+def file_identity(path: str | Path) -> tuple | None:
+    "What tells one file at `path` from another that replaced it (device, inode, size, modification time), or None if there is none."
+    try: st = os.stat(path)
+    except FileNotFoundError: return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+def atomic_write(path: str | Path,     # the file to write
+                 write,                # `write(tmp)` writes the whole content to the temporary path `tmp`
+                 exclusive: bool = False, # never replace a file: `FileExistsError` if `path` exists by the end
+                 expect: tuple | None = None, # replace only the file of this `file_identity` (found before the work)
+                ) -> Path:
+    "Call `write(tmp)` on a temporary file beside `path`, then move it onto `path`: readers see the old file or the new one, never half of one."
     path = Path(path)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.part')
+    tmp = path.with_name(f".{path.name.encode()[:100].decode(errors='ignore')}.{os.getpid()}.part")   # fits any name that fits
     try:
         write(tmp)
-        tmp.replace(path)
+        if exclusive: os.link(tmp, path)
+        else:
+            if expect is not None and file_identity(path) != expect:
+                raise FileExistsError(f"{path}: changed while this run worked (another run wrote it?); not replaced")
+            tmp.replace(path)
     finally:
         if tmp.exists(): tmp.unlink()
     return path
@@ -139,3 +162,9 @@ def resolve_precision(precision: str = 'auto',              # 'auto', 'fp32', 'b
     if precision != 'auto': return precision
     if device_type == 'cuda': return 'fp16' if get_profile(profile).fp16 else 'fp32'
     return 'bf16' if device_type == 'cpu' and cpu_has_native_bf16() else 'fp32'
+
+def autocast_dtype(precision: str):
+    "The dtype a module's own autocast computes in at a concrete precision: None (float32), bfloat16 or float16."
+    if precision not in PRECISIONS[1:]: raise ValueError(f"precision {precision!r} is not one of {PRECISIONS[1:]}")
+    import torch
+    return {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[precision]

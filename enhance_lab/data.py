@@ -11,6 +11,10 @@ from __future__ import annotations
 import hashlib, io, random, warnings
 from pathlib import Path
 
+# enhance_lab first: importing it silences, once, fastai's import-time notices (see `__init__.py`)
+from .core import DEGRADATIONS, Profile, data_dir, get_profile
+from .corpus import default_corpus_dir, sha256_prefix
+
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -26,16 +30,13 @@ from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar
 from fasttransform import Transform
 
-from .core import DEGRADATIONS, Profile, data_dir, get_profile
-from .corpus import default_corpus_dir, sha256_prefix
-
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'SKIMAGE_TEST_PHOTOS', 'ONLINE_SETS', 'ImageReadError', 'read_image', 'open_rgb', 'image_files',
            'split_folder', 'skimage_photos', 'sample_splits', 'OnlineDataUnavailable', 'online_photos', 'photo_splits',
            'check_no_test_leak', 'mod_crop', 'downscale', 'upsample', 'crappify', 'superres_input', 'to_grey', 'shrink',
-           'load_photos', 'image_to_tensor', 'tensor_to_image', 'TensorImageInput', 'PILImageInput', 'Downsample',
-           'Greyscale', 'SeededDL', 'photo_block', 'superres_block', 'colorize_block', 'style_block', 'crops_dls',
-           'superres_dls', 'colorize_dls', 'style_dls', 'show_batch', 'show_results', 'load_style_image']
+           'load_photos', 'image_to_tensor', 'pil_to_batch', 'tensor_to_image', 'TensorImageInput', 'PILImageInput',
+           'Downsample', 'Greyscale', 'SeededDL', 'photo_block', 'superres_block', 'colorize_block', 'style_block',
+           'crops_dls', 'superres_dls', 'colorize_dls', 'style_dls', 'show_batch', 'show_results', 'load_style_image']
 
 # %% ../nbs/01_data.ipynb #4cf24227
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif')
@@ -75,6 +76,8 @@ def read_image(path: str | Path) -> tuple[Image.Image, Image.Image | None]:
                                          "raise PIL.Image.MAX_IMAGE_PIXELS (--max-pixels) to allow it")
                 img.load()
                 img = ImageOps.exif_transpose(img)
+    except ImageReadError: raise                                                 # too many pixels: said above
+    except PermissionError as e: raise ImageReadError(f"{path}: cannot read the file ({e.strerror})") from None
     except UnidentifiedImageError:
         raise ImageReadError(f"{path}: not an image file (or a format PIL cannot read)") from None
     except Image.DecompressionBombError as e:
@@ -247,6 +250,10 @@ def load_photos(paths: list[Path], # image files
 def image_to_tensor(img: Image.Image) -> torch.Tensor:
     "PIL RGB → float tensor (3, h, w) in [0, 1]."
     return torch.from_numpy(np.asarray(img, dtype=np.float32)/255).permute(2, 0, 1)
+
+def pil_to_batch(img: Image.Image) -> torch.Tensor:
+    "PIL RGB → a batch of one, (1, 3, h, w) float in [0, 1]: what the models, losses and metrics take."
+    return image_to_tensor(img)[None]
 
 def tensor_to_image(t: torch.Tensor, inplace: bool = False) -> Image.Image:
     "Float tensor (3, h, w) in [0, 1] → PIL RGB, rounded and clipped (`inplace`: reuse `t`'s memory, for huge images)."

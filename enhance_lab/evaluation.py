@@ -8,7 +8,6 @@ Docs: https://enhance-lab.github.io/enhance_lab/evaluation.html.md"""
 # %% ../nbs/08_evaluation.ipynb #220034b4
 from __future__ import annotations
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -18,25 +17,16 @@ import torch
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
 
-from .core import Profile, atomic_write, get_profile
-from .corpus import default_corpus_dir
-from .data import (ImageReadError, downscale, image_to_tensor, mod_crop, open_rgb, photo_splits,
-                              shrink, skimage_photos, to_grey)
-from .metrics import check_images, evaluate_y, psnr, rgb_to_y, shave, ssim
+from .data import ImageReadError, downscale, mod_crop, open_rgb, pil_to_batch, shrink, to_grey
+from .metrics import ab_error_lab, check_images, evaluate_y, psnr, rgb_to_y, shave, ssim
 from .losses import VGGTerms
 
 # %% auto #0
-__all__ = ['EVAL_SIDES', 'RELEASE_RECIPES', 'EXPERIMENTS', 'FINDING_COLUMNS', 'pil_to_batch', 'SkippedPhotoWarning',
-           'feature_distance', 'sharpness', 'stripe_amplitude', 'stripes', 'bicubic_upscaler', 'superres_table',
-           'mean_table', 'colourfulness', 'ab_error', 'colorize_table', 'style_table', 'show_rows', 'plot_loss_terms',
-           'ExperimentSetup', 'experiment_setup', 'release_commands', 'train_release', 'experiment_model',
-           'record_findings', 'findings_table', 'markdown_table']
+__all__ = ['SCREEN_WIDTH', 'SkippedPhotoWarning', 'feature_distance', 'sharpness', 'stripe_amplitude', 'stripes',
+           'bicubic_upscaler', 'superres_table', 'mean_table', 'colourfulness', 'ab_error', 'colorize_table',
+           'style_table', 'show_rows', 'screen_figures', 'plot_loss_terms']
 
 # %% ../nbs/08_evaluation.ipynb #34d85ee7
-def pil_to_batch(img: Image.Image) -> torch.Tensor:
-    "PIL RGB → (1, 3, h, w) float in [0, 1]."
-    return image_to_tensor(img)[None]
-
 class SkippedPhotoWarning(UserWarning):
     "A photo left out of a table (unreadable, or too small to measure); the message names it and says why."
 
@@ -140,10 +130,8 @@ def colourfulness(img: Image.Image) -> float:
     return float(np.hypot(rg.std(), yb.std()) + 0.3*np.hypot(rg.mean(), yb.mean()))
 
 def ab_error(pred: Image.Image, target: Image.Image) -> float:
-    "Mean distance between `pred` and `target` in the a*b* plane of CIE Lab."
-    from skimage.color import rgb2lab
-    a, b = (rgb2lab(np.asarray(i, dtype=np.float64)/255)[..., 1:] for i in (pred, target))
-    return float(np.linalg.norm(a - b, axis=-1).mean())
+    "Mean distance between `pred` and `target` in the a*b* plane of CIE Lab (`ab_error_lab` on two PIL images)."
+    return ab_error_lab(pil_to_batch(pred), pil_to_batch(target)).item()
 
 # %% ../nbs/08_evaluation.ipynb #7ae396d6
 def colorize_table(methods: dict[str, Callable],      # name → function from the grey PIL image to a colour one
@@ -185,19 +173,28 @@ def style_table(methods: dict[str, Callable],   # name → function from a PIL p
     return pd.DataFrame(rows)
 
 # %% ../nbs/08_evaluation.ipynb #d15f2659
+SCREEN_WIDTH = 1200     # pixels: the widest picture a notebook shows
+
 def show_rows(rows: list[list[Image.Image]], # one list of PIL images per row
               titles: list[str],             # one title per column
               size: float = 3.5,             # inches per image
              ):
-    "A grid of images: one row per photo, one titled column per method."
+    "A grid of images: one row per photo, one titled column per method, at most `SCREEN_WIDTH` pixels wide."
     import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(len(rows), len(titles), figsize=(size*len(titles), size*len(rows)*0.8), squeeze=False)
+    width = size*len(titles)
+    fig, axs = plt.subplots(len(rows), len(titles), figsize=(width, size*len(rows)*0.8), squeeze=False,
+                            dpi=min(plt.rcParams['figure.dpi'], SCREEN_WIDTH/width))
     for r, row in enumerate(rows):
         for c, img in enumerate(row):
             axs[r][c].imshow(img); axs[r][c].axis('off')
             if r == 0: axs[r][c].set_title(titles[c])
     fig.tight_layout()
     return fig
+
+def screen_figures(quality: int = 85):
+    "Show this notebook's matplotlib figures as JPEG of `quality` (Jupyter's default is PNG: heavy for photographs)."
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+    set_matplotlib_formats('jpeg', pil_kwargs={'quality': quality})
 
 # %% ../nbs/08_evaluation.ipynb #2b2a2b7d
 def plot_loss_terms(recorder, figsize=(12, 3)):
@@ -214,138 +211,3 @@ def plot_loss_terms(recorder, figsize=(12, 3)):
     axs[0][0].legend()
     fig.tight_layout()
     return fig
-
-# %% ../nbs/08_evaluation.ipynb #87fa48b4
-EVAL_SIDES = {'smoke': 128, 'cpu': 384, 'gpu': 1024}     # long side of the test photos, per profile
-
-@dataclass
-class ExperimentSetup:
-    "What an experiment runs on."
-    profile: Profile          # the run profile (crop size, batch, epochs, networks)
-    source: str               # 'corpus' or 'samples'
-    train_photos: int         # photos in the source's training split
-    test_paths: list[Path]    # held-out photos, no duplicates
-    eval_side: int            # test photos are shrunk to this long side
-    epochs: int               # the profile's training epochs
-    vgg_weights: str          # the VGG16 weights the loss network uses ('auto' resolved)
-    encoder: str              # the U-Net encoder and its weights ('auto' resolved)
-
-    def __str__(self):
-        p = self.profile
-        from enhance_lab import __version__
-        return (f"enhance_lab {__version__}, profile {p.name}: source {self.source} ({self.train_photos} training photos), crops {p.size} px, batch {p.bs}, "
-                f"{self.epochs} epochs; encoder {self.encoder}, VGG16 loss network {self.vgg_weights!r}; "
-                f"{len(self.test_paths)} test photos (long side <= {self.eval_side})")
-
-def experiment_setup(profile: str | Profile | None = None, # the profile (default: the active one)
-                     n_corpus_test: int | None = None      # use only this many of the corpus's test photos
-                    ) -> ExperimentSetup:
-    "The profile, photo source, held-out test photos (without duplicates), evaluation size and epochs of an experiment."
-    from enhance_lab.features import resolve_vgg_weights
-    from enhance_lab.models import resolve_encoder
-    profile = get_profile(profile)
-    smoke = profile.name == 'smoke'
-    source = 'samples' if smoke or not (default_corpus_dir()/'train').is_dir() else 'corpus'
-    splits = photo_splits(source)
-    test = skimage_photos()[:2] if smoke else list(dict.fromkeys(splits['test'][:n_corpus_test] + skimage_photos()))
-    encoder, weights = resolve_encoder(profile.encoder, 'auto')
-    return ExperimentSetup(profile, source, len(splits['train']), test, EVAL_SIDES[profile.name], profile.epochs,
-                           resolve_vgg_weights(profile.vgg_weights), f"{encoder} ({weights} weights)")
-
-# %% ../nbs/08_evaluation.ipynb #883bd750
-RELEASE_RECIPES = {   # each release model's training stages: `enhance-lab train` arguments and their share of the steps
-    'superres-x2': [(['superres', '--scale', '2', '--freeze'], 1)],
-    'superres-x4': [(['superres', '--scale', '4', '--freeze'], 1),            # stage 2 fine-tunes stage 1 ('{previous}'),
-                    (['superres', '--scale', '4', '--init', '{previous}', '--lr', '3e-4'], 0.5)],   # encoder unfrozen
-    'colorize': [(['colorize', '--loss', 'mse'], 1)],                          # MSE, encoder unfrozen
-    'style-starry-night': [(['style', '--freeze', '--gram-weight', '3'], 1)],
-}
-
-def release_commands(name: str,              # a key of `RELEASE_RECIPES`
-                     out_dir: str | Path,    # where the stages' models go
-                     steps: int = 4000,      # optimiser steps of a whole stage (share 1)
-                     source: str = 'corpus', # the photos
-                     profile: str = 'cpu',   # the run profile
-                    ) -> list[tuple[Path, list[str]]]:
-    "Each stage's model path and `enhance-lab` arguments; the last stage writes `out_dir/name`, earlier ones `name-stageN`."
-    stages, runs = RELEASE_RECIPES[name], []
-    for i, (args, share) in enumerate(stages, 1):
-        out = Path(out_dir)/(name if i == len(stages) else f'{name}-stage{i}')
-        args = [a.replace('{previous}', str(runs[-1][0].with_suffix('.safetensors'))) if runs else a for a in args]
-        runs.append((out, ['train', *args, '--source', source, '--profile', profile, '--steps', str(max(1, round(steps*share))),
-                           '--seed', '0', '--out', str(out)]))
-    return runs
-
-def train_release(name: str,              # a key of `RELEASE_RECIPES`
-                  out_dir: str | Path,    # where the stages' models go
-                  steps: int = 4000,      # optimiser steps of a whole stage
-                  source: str = 'corpus', # the photos
-                  profile: str = 'cpu',   # the run profile
-                  quiet: bool = False,    # keep `enhance-lab train`'s output to itself
-                 ) -> Path:
-    "Train release model `name` with its recipe, stage by stage: a finished stage is kept, an interrupted one resumes."
-    import subprocess, sys
-    for out, args in release_commands(name, out_dir, steps, source, profile):
-        if out.with_suffix('.safetensors').exists(): continue
-        resume = ['--resume'] if Path(f'{out}.ckpt').exists() else []
-        subprocess.run([sys.executable, '-m', 'enhance_lab.cli', *args, *resume], check=True, capture_output=quiet)
-    return out.with_suffix('.safetensors')
-
-def experiment_model(name: str,                      # a release model: a key of `RELEASE_RECIPES`
-                     setup: ExperimentSetup,         # the experiment's set-up (profile and photo source of a retrain)
-                     retrain: bool | None = None,    # train it here first (default: $ENHANCE_LAB_RETRAIN=1, or it is not installed)
-                     out_dir: str | Path = 'models', # where retrained models go (a folder per profile)
-                    ):
-    "A release model and its config for an experiment, its card summarised; retrained first with the release recipe when asked or missing."
-    import os
-    from enhance_lab.inference import bundled_models, load_model
-    if retrain is None: retrain = os.environ.get('ENHANCE_LAB_RETRAIN') == '1' or name not in bundled_models()
-    path = name
-    if retrain:
-        steps, folder = 8 if setup.profile.name == 'smoke' else 4000, Path(out_dir)/setup.profile.name
-        if not (folder/f'{name}.safetensors').exists():
-            print(f"{name}: training it here with the release recipe ({steps} steps a stage, profile {setup.profile.name})")
-        path = train_release(name, folder, steps, setup.source, setup.profile.name, quiet=True)
-    model, config = load_model(path)
-    card = config.get('card', {})
-    print(f"model {name}{'' if path == name else f' ({path})'}: {config['steps']} steps on {config['train_photos']} photos, "
-          f"{config['wall_time_s']/60:.0f} min on {card.get('machine', 'this machine')}, code {card.get('code commit', 'this checkout')}")
-    return model, config
-
-# %% ../nbs/08_evaluation.ipynb #3e9e36bb
-EXPERIMENTS = ('20_metric_study', '21_superres', '22_colorize', '23_style', '24_ablations')
-FINDING_COLUMNS = ('claim', 'verdict', 'budget')
-
-def record_findings(notebook: str,                # the experiment notebook, e.g. '21_superres'
-                    rows: list[dict],             # one per claim: 'claim', 'verdict' and 'budget' (what it was measured at)
-                    folder: str | Path = 'results', # the results folder; one subfolder per profile
-                   ) -> pd.DataFrame:
-    "Write an experiment's findings, with the profile and library version, to `folder/<profile>/<notebook>.csv`."
-    from enhance_lab import __version__
-    if notebook not in EXPERIMENTS: raise ValueError(f"unknown experiment notebook {notebook!r}; one of {EXPERIMENTS}")
-    table = pd.DataFrame(rows)
-    missing = [c for c in FINDING_COLUMNS if c not in table or table[c].isna().any() or (table[c].astype(str).str.strip() == '').any()]
-    if not len(table) or missing: raise ValueError(f"{notebook}: every finding needs {', '.join(FINDING_COLUMNS)}; missing or empty: {missing or 'all'}")
-    table = table[list(FINDING_COLUMNS)].assign(notebook=notebook, profile=get_profile().name, version=__version__)
-    path = Path(folder)/get_profile().name/f'{notebook}.csv'
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
-    return table
-
-def findings_table(folder: str | Path = 'results', # the results folder `record_findings` writes
-                   profile: str = 'cpu',           # whose findings
-                  ) -> pd.DataFrame:
-    "Every experiment's findings under `folder/profile`, in notebook order; a notebook without any gets one row that says so."
-    parts = []
-    for notebook in EXPERIMENTS:
-        path = Path(folder)/profile/f'{notebook}.csv'
-        parts.append(pd.read_csv(path) if path.exists() else pd.DataFrame([{
-            'notebook': notebook, 'claim': '—', 'verdict': f'no findings from a `{profile}` run of the current notebook yet',
-            'budget': '—', 'profile': profile, 'version': '—'}]))
-    return pd.concat(parts, ignore_index=True)[['notebook', *FINDING_COLUMNS, 'version']]
-
-def markdown_table(table: pd.DataFrame) -> str:
-    "A DataFrame as a Markdown table (no index; `|` and `*` in cells escaped: the cells are plain text)."
-    cell = lambda v: str(v).replace('|', '\\|').replace('*', '\\*').replace('\n', ' ')
-    lines = ['| ' + ' | '.join(map(cell, table.columns)) + ' |', '|' + '---|'*len(table.columns)]
-    return '\n'.join(lines + ['| ' + ' | '.join(map(cell, row)) + ' |' for row in table.itertuples(index=False)])

@@ -12,14 +12,15 @@ import subprocess, sys, zipfile
 from contextlib import nullcontext
 from pathlib import Path
 
+# enhance_lab first: importing it silences, once, fastai's import-time notices (see `__init__.py`)
+from .core import atomic_write, autocast_dtype, cache_dir, can_download, hub_cached
+
 import torch
 import torch.nn as nn
 from fastai.vision.core import imagenet_stats
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 from torchvision.models import vgg16, vgg16_bn
-
-from .core import atomic_write, cache_dir, can_download, hub_cached
 
 # %% auto #0
 __all__ = ['HED_WHEEL', 'HED_H5_IN_WHEEL', 'HED_MEAN_BGR', 'VGG16_CONV_INDICES', 'VGG_WEIGHTS', 'layers_before_pools',
@@ -148,8 +149,8 @@ class VGGFeatures(nn.Module):
         return ((x - self.mean)/self.std).contiguous(memory_format=torch.channels_last)
 
     def set_precision(self, precision: str) -> VGGFeatures:
-        "Compute in bfloat16 under autocast for 'bf16'; else in float32 (under 'fp16' CUDA autocast decides)."
-        self.autocast_dtype = torch.bfloat16 if precision == 'bf16' else None
+        "Compute under autocast in `precision` (`autocast_dtype`: float32, bfloat16 or float16)."
+        self.autocast_dtype = autocast_dtype(precision)
         return self
 
     def forward(self, x: Tensor) -> Tensor:

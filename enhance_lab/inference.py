@@ -20,12 +20,12 @@ from fastprogress.fastprogress import progress_bar
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from .core import atomic_write, data_dir, resolve_precision
+from .core import SCALES, atomic_write, data_dir, file_identity, resolve_precision
 from .data import ImageReadError, image_to_tensor, read_image, tensor_to_image, to_grey
 from .models import ENCODERS, NORMS, EnhanceUnet, build_unet
 
 # %% auto #0
-__all__ = ['FORMAT', 'TASKS', 'MAX_CONFIG_BYTES', 'SCALES', 'DEFAULT_MODELS', 'OUTPUT_SUFFIXES', 'ModelFileError', 'save_model',
+__all__ = ['FORMAT', 'TASKS', 'MAX_CONFIG_BYTES', 'DEFAULT_MODELS', 'OUTPUT_SUFFIXES', 'ModelFileError', 'save_model',
            'read_config', 'models_dir', 'bundled_models', 'model_path', 'load_model', 'save_release', 'predict',
            'upscale_image', 'colorize_image', 'stylize_image', 'task_function', 'keeps_grey', 'OutputExistsError',
            'read_header', 'output_path_for', 'plan_outputs', 'save_image', 'enhance_file', 'enhance_files']
@@ -57,7 +57,6 @@ def save_model(model: EnhanceUnet, # the trained U-Net
     return path
 
 MAX_CONFIG_BYTES = 1_000_000
-SCALES = (2, 3, 4, 8)
 
 def _config_problem(config) -> str | None:
     "What makes a model config unusable (None if nothing): it is untrusted input, checked before anything is built."
@@ -83,6 +82,7 @@ def read_config(path: str | Path) -> dict:
     try:
         if cfg_path.stat().st_size > MAX_CONFIG_BYTES: raise ModelFileError(f"{cfg_path}: {cfg_path.stat().st_size} bytes is too large for a model config")
         config = json.loads(cfg_path.read_text())
+    except ModelFileError: raise                                                 # too large: said above
     except OSError: raise ModelFileError(f"{path}: not an enhance_lab model (no readable {cfg_path.name} beside it)") from None
     except (ValueError, RecursionError) as e: raise ModelFileError(f"{cfg_path}: not valid JSON ({type(e).__name__}: {str(e)[:200]})") from None
     if (problem := _config_problem(config)): raise ModelFileError(f"{cfg_path}: {problem}")
@@ -132,8 +132,10 @@ def load_model(model: str | Path | None = None, # a bundled model's name, a .saf
         raise ModelFileError(f"{path} was trained for x{config['scale']} super-resolution; asked for x{scale}")
     m = config['model']
     net = build_unet(m['encoder'], 'none', m['norm'], m['self_attention'], m['blur'], m['residual'], img_size=64)
-    try: net.load_state_dict(load_file(str(path)))      # fp16 release weights are cast to the network's float32
+    try: state = load_file(str(path)); net.load_state_dict(state)      # fp16 release weights are cast to the network's float32
     except Exception as e: raise ModelFileError(f"{path}: the weights cannot be read or do not fit the config ({type(e).__name__}: {str(e)[:300]})") from None
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad: raise ModelFileError(f"{path}: the weights hold NaN or infinite values ({len(bad)} tensors, e.g. {bad[0]}): a broken model, not used")
     return net.set_precision(resolve_precision(precision, 'cpu')).eval(), config
 
 # %% ../nbs/07_inference.ipynb #cfe209b1
@@ -315,27 +317,25 @@ def save_image(img: Image.Image,                 # the result
                overwrite: bool = False,          # replace an existing file
                icc_profile: bytes | None = None, # colour profile to embed
                exif: bytes | None = None,        # EXIF data to embed
+               expect: tuple | None = None,      # with `overwrite`: replace only the file of this `file_identity`
               ):
-    "Write `img` to `dst` via a temporary file, then replace `dst` (only if `overwrite`) or create it exclusively: a file that appeared meanwhile is never replaced."
+    "Write `img` to `dst` atomically (`atomic_write`): created exclusively, or with `overwrite` replacing the file there (only the `expect`ed one, if given)."
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.part")
     fmt = Image.registered_extensions().get(dst.suffix.lower(), 'PNG')
     kwargs = {'quality': 95} if fmt in ('JPEG', 'WEBP') else {}
     if fmt in ('JPEG', 'PNG', 'WEBP', 'TIFF') and icc_profile: kwargs['icc_profile'] = icc_profile
     if fmt in ('JPEG', 'PNG', 'WEBP') and exif: kwargs['exif'] = exif
-    try:
-        img.save(tmp, format=fmt, **kwargs)
-        if overwrite: tmp.replace(dst)
-        else:
-            try: os.link(tmp, dst)
-            except FileExistsError: raise OutputExistsError(f"{dst}: already exists (pass --overwrite to replace it)") from None
-    finally: tmp.unlink(missing_ok=True)
+    try: atomic_write(dst, lambda tmp: img.save(tmp, format=fmt, **kwargs), exclusive=not overwrite, expect=expect)
+    except FileExistsError as e:
+        raise OutputExistsError(str(e) if overwrite else f"{dst}: already exists (pass --overwrite to replace it; a file that appears "
+                                "while a run works is never replaced)") from None
 
 def enhance_file(fn,                      # PIL RGB → PIL RGB (e.g. `upscale_image` with its model)
                  src: str | Path,         # the input image
                  dst: str | Path,         # the output file
                  overwrite: bool = False, # replace an existing output
                  keep_grey: bool = True,  # a grey input gives a grey output
+                 expect: tuple | None = None, # with `overwrite`: replace only the output of this `file_identity`
                 ) -> Path:
     "Apply `fn` (PIL RGB → PIL RGB) to image `src` and write the result to `dst`, keeping alpha, ICC profile, EXIF and (if `keep_grey`) greyness."
     src, dst = Path(src), Path(dst)
@@ -349,8 +349,15 @@ def enhance_file(fn,                      # PIL RGB → PIL RGB (e.g. `upscale_i
     if alpha is not None:
         result = result.convert('LA' if result.mode == 'L' else 'RGBA')
         result.putalpha(alpha.resize(result.size, Image.BICUBIC))
-    save_image(result, dst, overwrite, header['icc_profile'], header['exif'])
+    save_image(result, dst, overwrite, header['icc_profile'], header['exif'], expect)
     return dst
+
+def _too_big(src: Path) -> str:
+    "Why a photo failed for lack of memory, with its size and what to try."
+    try:
+        with Image.open(src) as im: size = f"{im.width}x{im.height}"
+    except Exception: size = 'its size'
+    return f"does not fit in memory at {size} (try a smaller --tile, or a smaller photo)"
 
 def enhance_files(fn,                             # PIL RGB → PIL RGB
                   sources: list[Path],            # input images
@@ -363,8 +370,13 @@ def enhance_files(fn,                             # PIL RGB → PIL RGB
     "Apply `fn` to every source (outputs at `out/rels`, default `out/name`); returns (outputs written, [(source, reason)] for the failures)."
     out_is_dir = len(sources) > 1 or out.is_dir() or not out.suffix
     planned, failed = plan_outputs(sources, out, out_is_dir, rels)
+    found = {dst: file_identity(dst) for dst in planned.values()}       # what --overwrite may replace: the files there now
     written = []
     for src, dst in progress_bar(list(planned.items()), leave=False) if progress and len(planned) > 1 else planned.items():
-        try: written.append(enhance_file(fn, src, dst, overwrite, keep_grey))
+        try: written.append(enhance_file(fn, src, dst, overwrite and found[dst] is not None, keep_grey, found[dst]))
         except (ImageReadError, OutputExistsError, ValueError, OSError) as e: failed.append((src, str(e)))
+        except MemoryError: failed.append((src, _too_big(src)))
+        except RuntimeError as e:
+            if 'alloc' not in str(e).lower(): raise
+            failed.append((src, _too_big(src)))
     return written, failed

@@ -1,7 +1,7 @@
 """`superres_learner`, `colorize_learner` and `style_learner` put data, U-Net and loss together with the article's
-defaults; callbacks record every loss term, stop on a NaN with the guilty term named, and checkpoint every epoch
-in safe files so training resumes. Mixed precision on CUDA, bfloat16 autocast as an option on CPU, and
-multi-process training with fastai's distributed support.
+defaults; callbacks record every loss term, stop on a NaN with the guilty term named, and seed every epoch's data.
+Mixed precision on CUDA, bfloat16 autocast as an option on CPU, and multi-process training with fastai's
+distributed support. (Runs by steps, checkpoints and resuming: `07a_training`.)
 
 Docs: https://enhance-lab.github.io/enhance_lab/learners.html.md"""
 
@@ -9,8 +9,15 @@ Docs: https://enhance-lab.github.io/enhance_lab/learners.html.md"""
 
 # %% ../nbs/06_learners.ipynb #dd11ecf8
 from __future__ import annotations
-import json, math, random, shutil, tempfile, time, warnings
+import math, random, time, warnings
 from pathlib import Path
+
+# enhance_lab first: importing it silences, once, fastai's import-time notices (see `__init__.py`)
+from .core import Profile, get_profile, resolve_precision
+from .data import load_style_image
+from .losses import EnhanceLoss, LossTermsCallback, enhance_loss
+from .metrics import ab_gain_metric, psnr_metric, psnr_y_gain_metric, ssim_metric
+from .models import build_unet, unet_splitter
 
 import numpy as np
 import torch
@@ -20,21 +27,11 @@ from fastai.callback.tracker import TerminateOnNaNCallback
 import fastai.callback.schedule  # adds Learner.fit_one_cycle
 from fastai.learner import Learner
 from fastai.optimizer import Adam
-from fastai.torch_core import rank_distrib
 from fastprogress.core import format_time
 from fastcore.meta import delegates
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
-
-from .core import Profile, atomic_write, get_profile, resolve_precision
-from .data import load_style_image
-from .losses import EnhanceLoss, LossTermsCallback, enhance_loss
-from .metrics import ab_gain_metric, psnr_metric, psnr_y_gain_metric, ssim_metric
-from .models import build_unet, unet_splitter
 
 # %% auto #0
-__all__ = ['GPU_ENCODERS', 'GAIN_METRICS', 'StopOnNaN', 'ExpectedTime', 'CheckpointError', 'EpochSeed', 'Checkpoint',
-           'read_checkpoint_state', 'load_checkpoint', 'enhance_learner', 'superres_learner', 'colorize_learner',
+__all__ = ['GAIN_METRICS', 'StopOnNaN', 'ExpectedTime', 'EpochSeed', 'enhance_learner', 'superres_learner', 'colorize_learner',
            'style_learner', 'distributed_context']
 
 # %% ../nbs/06_learners.ipynb #30dbf71c
@@ -63,29 +60,11 @@ class ExpectedTime(Callback):
         elif self.seen == self.warmup + self.measure:
             per_step = (time.perf_counter() - self.t0)/self.measure
             left = (self.n_epoch - self.epoch)*self.n_iter - (self.iter + 1)
+            if getattr(self.learn, 'total_steps', None): left = min(left, self.learn.total_steps - (self.epoch*self.n_iter + self.iter + 1))
             print(f"expected time: {format_time(per_step*left)} for the remaining {left} training steps "
                   f"({per_step:.2f} s a step over steps {self.warmup + 1}–{self.seen}; validation comes on top)")
 
-# %% ../nbs/06_learners.ipynb #ce63bf83
-class CheckpointError(ValueError):
-    "A checkpoint that cannot be resumed; the message names the folder and the problem."
-
-def _opt_state(opt) -> tuple[dict[str, torch.Tensor], dict[str, dict]]:
-    "The optimiser's per-parameter state: tensors (for safetensors) and the rest, such as Adam's step count (for JSON)."
-    tensors, scalars = {}, {}
-    for i, p in enumerate(opt.all_params(with_grad=False)):
-        for k, v in opt.state.get(p[0], {}).items():
-            if isinstance(v, torch.Tensor): tensors[f'{i}.{k}'] = v.detach().contiguous()
-            else: scalars.setdefault(str(i), {})[k] = v
-    return tensors, scalars
-
-def _set_opt_state(opt, tensors: dict[str, torch.Tensor], scalars: dict[str, dict]):
-    "Put back what `_opt_state` saved."
-    for i, p in enumerate(opt.all_params(with_grad=False)):
-        state = {k.split('.', 1)[1]: v for k, v in tensors.items() if k.split('.', 1)[0] == str(i)}
-        state.update(scalars.get(str(i), {}))
-        if state: opt.state[p[0]] = {**opt.state.get(p[0], {}), **state}
-
+# %% ../nbs/06_learners.ipynb #d08d2388
 class EpochSeed(Callback):
     "Before every training epoch, reseed torch, Python, NumPy, the training crops and their order from (`seed`, epoch)."
     order = -5
@@ -96,64 +75,8 @@ class EpochSeed(Callback):
         self.dls.train.rng = random.Random(s)
         self.dls.train.epoch_seed = s                  # `SeededDL`: item i's crop from (s, i)
 
-def _unwrapped(model): return getattr(model, 'module', model)   # the model itself inside DistributedDataParallel
-
-def _checkpoint_config(learn: Learner, extra: dict) -> dict:
-    "What a checkpoint must match to be resumed by `learn`: the model's build, the loss weights, the data seed and `extra`."
-    seed = next((cb.seed for cb in learn.cbs if isinstance(cb, EpochSeed)), None)
-    return json.loads(json.dumps({**_unwrapped(learn.model).config, 'loss': getattr(learn.loss_func, 'weights', None), 'seed': seed, **extra}))
-
-class Checkpoint(Callback):
-    "After every epoch, one consistent checkpoint in a new folder under `folder`; `latest.json` then switches to it atomically."
-    order = 60
-    def __init__(self, folder: str | Path, extra: dict | None = None): self.folder, self.extra = Path(folder), extra or {}
-    def after_epoch(self):
-        if getattr(self.learn, 'nan_message', None) or rank_distrib(): return      # one writer: rank 0
-        self.folder.mkdir(parents=True, exist_ok=True)
-        name = f'epoch-{self.epoch:05d}'
-        tmp = Path(tempfile.mkdtemp(prefix=f'.{name}.', dir=self.folder))
-        save_file({k: v.detach().contiguous() for k, v in _unwrapped(self.learn.model).state_dict().items()}, str(tmp/'model.safetensors'))
-        opt_tensors, opt_scalars = _opt_state(self.learn.opt)
-        save_file(opt_tensors, str(tmp/'opt.safetensors'))
-        (tmp/'state.json').write_text(json.dumps({'epoch': self.epoch, 'n_epoch': self.n_epoch, 'steps': (self.epoch + 1)*len(self.dls.train),
-                                                  'config': _checkpoint_config(self.learn, self.extra), 'opt': opt_scalars}))
-        if (self.folder/name).exists(): shutil.rmtree(self.folder/name)
-        tmp.rename(self.folder/name)
-        atomic_write(self.folder/'latest.json', lambda p: p.write_text(json.dumps({'checkpoint': name, 'epoch': self.epoch})))
-        for old in self.folder.glob('epoch-*'):
-            if old.name != name: shutil.rmtree(old, ignore_errors=True)
-
-def read_checkpoint_state(folder: str | Path) -> dict:
-    "The JSON state of the latest checkpoint in `folder` (epoch, steps, config…); `CheckpointError` if unreadable."
-    folder = Path(folder)
-    try: return json.loads((folder/json.loads((folder/'latest.json').read_text())['checkpoint']/'state.json').read_text())
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"{folder}: not a readable checkpoint ({type(e).__name__}: {e})") from None
-
-def load_checkpoint(learn: Learner,            # a learner built like the one that wrote the checkpoint
-                    folder: str | Path,        # the run's checkpoint folder
-                    extra: dict | None = None, # more settings that must match (task, scale, steps…)
-                   ) -> int:
-    "Restore the latest `Checkpoint` in `folder` into `learn` after checking it was made for the same set-up (and `extra`); returns the next epoch."
-    folder = Path(folder)
-    state = read_checkpoint_state(folder)
-    expected = _checkpoint_config(learn, extra or {})
-    if state.get('config') != expected:
-        diff = sorted(k for k in set(state.get('config') or {}) | set(expected) if (state.get('config') or {}).get(k) != expected.get(k))
-        raise CheckpointError(f"{folder}: the checkpoint was made for another set-up (differs in {', '.join(diff)}): "
-                              f"checkpoint {[(k, (state.get('config') or {}).get(k)) for k in diff]}, this run {[(k, expected.get(k)) for k in diff]}")
-    ckpt = folder/f"epoch-{state['epoch']:05d}"
-    try:
-        weights, opt_tensors = (load_file(str(ckpt/f)) for f in ('model.safetensors', 'opt.safetensors'))
-        _unwrapped(learn.model).load_state_dict(weights)
-    except (OSError, SafetensorError, RuntimeError) as e:
-        raise CheckpointError(f"{ckpt}: cannot load the checkpoint ({type(e).__name__}: {str(e)[:300]})") from None
-    if learn.opt is None: learn.create_opt()
-    _set_opt_state(learn.opt, opt_tensors, state['opt'])
-    return state['epoch'] + 1
 
 # %% ../nbs/06_learners.ipynb #effc7329
-GPU_ENCODERS = {'superres': 'resnet34', 'colorize': 'resnet18', 'style': 'resnet34'}
 GAIN_METRICS = {'superres': lambda: [psnr_y_gain_metric()], 'colorize': lambda: [ab_gain_metric()]}   # what the user cares about
 
 def enhance_learner(dls,                                  # DataLoaders of (input, target) batches in [0, 1]
@@ -170,13 +93,12 @@ def enhance_learner(dls,                                  # DataLoaders of (inpu
                     style_image=None,                     # (1, 3, h, w) style image for the 'style' loss
                     precision: str = 'auto',              # 'auto', 'fp32', 'bf16' (CPU) or 'fp16' (CUDA); see `resolve_precision`
                     channels_last: bool = True,           # channels-last memory layout for the U-Net
-                    checkpoint_dir: str | Path | None = None, # save a checkpoint here after every epoch
                     seed: int | None = 0,                 # each epoch's data from (seed, epoch), see `EpochSeed`; None: unseeded
                     wd: float = 1e-3,                     # weight decay
                    ) -> Learner:
     "A Learner for `task` with U-Net, combined loss and callbacks, in the fastest precision that keeps the numbers."
     p = get_profile(profile)
-    encoder = encoder or (GPU_ENCODERS[task] if p.name == 'gpu' else p.encoder)
+    encoder = encoder or p.encoder_for(task)
     size = dls.one_batch()[0].shape[-1]
     model = build_unet(encoder, pretrained, norm, self_attention, residual=residual, img_size=size)
     model.config.update(task=task)
@@ -187,7 +109,7 @@ def enhance_learner(dls,                                  # DataLoaders of (inpu
     precision = resolve_precision(precision, device_type, p)
     model.set_precision('bf16' if precision == 'bf16' else 'fp32', channels_last)
     loss_func.set_precision(precision)
-    cbs = [LossTermsCallback(), StopOnNaN()] + ([EpochSeed(seed)] if seed is not None else []) + ([Checkpoint(checkpoint_dir)] if checkpoint_dir else [])
+    cbs = [LossTermsCallback(), StopOnNaN()] + ([EpochSeed(seed)] if seed is not None else [])
     learn = Learner(dls, model, loss_func=loss_func, opt_func=Adam, splitter=unet_splitter, wd=wd,
                     metrics=[psnr_metric(), ssim_metric()] + GAIN_METRICS.get(task, list)(), cbs=cbs)
     learn.task, learn.precision = task, precision

@@ -8,6 +8,10 @@ Docs: https://enhance-lab.github.io/enhance_lab/losses.html.md"""
 
 # %% ../nbs/04_losses.ipynb #da939234
 from __future__ import annotations
+# enhance_lab first: importing it silences, once, fastai's import-time notices (see `__init__.py`)
+from .features import VGGFeatures
+from .metrics import check_images, ssim_map
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -17,12 +21,10 @@ from fastai.learner import Metric
 from fastai.torch_core import find_bs
 from torch import Tensor
 
-from .features import VGGFeatures
-from .metrics import check_images, ssim_map
-
 # %% auto #0
-__all__ = ['DEFAULT_LAYERS', 'DEFAULT_FEATURE_WEIGHTS', 'PRESETS', 'TERMS', 'gram_matrix', 'VGGTerms', 'ssim_loss', 'EnhanceLoss',
-           'enhance_loss', 'FeatureLoss', 'GramLoss', 'SSIMLoss', 'MAELoss', 'MSELoss', 'LossTerm', 'LossTermsCallback']
+__all__ = ['DEFAULT_LAYERS', 'DEFAULT_FEATURE_WEIGHTS', 'CRITERIA', 'PRESETS', 'TERMS', 'gram_matrix', 'VGGTerms', 'ssim_loss',
+           'EnhanceLoss', 'enhance_loss', 'FeatureLoss', 'GramLoss', 'SSIMLoss', 'MAELoss', 'LossTerm',
+           'LossTermsCallback']
 
 # %% ../nbs/04_losses.ipynb #0fc9b7fa
 def gram_matrix(x: Tensor) -> Tensor:
@@ -36,10 +38,20 @@ def gram_matrix(x: Tensor) -> Tensor:
 DEFAULT_LAYERS = (8, 15, 22)             # relu2_2, relu3_3, relu4_3 of VGG16
 DEFAULT_FEATURE_WEIGHTS = (5, 15, 2)     # the fastai course's layer weights
 
+CRITERIA = ('l1', 'mse')               # how far apart two activations (or Gram matrices) are, relative to the target
+
 def _relative_l1(pred: Tensor, target: Tensor) -> Tensor:
     "Mean |pred - target| divided by mean |target|, in float32 whatever the activations' precision."
     pred, target = pred.float(), target.float()
     return (pred - target).abs().mean()/(target.abs().mean() + 1e-8)
+
+def _relative_mse(pred: Tensor, target: Tensor) -> Tensor:
+    "Mean (pred - target)² divided by mean target², in float32 (Johnson et al.'s squared distances, made scale-free)."
+    pred, target = pred.float(), target.float()
+    scale = target.abs().mean() + 1e-12                # squares of tiny or huge values would underflow or overflow float32
+    return ((pred - target)/scale).square().mean()/((target/scale).square().mean() + 1e-8)
+
+_DISTANCES = {'l1': _relative_l1, 'mse': _relative_mse}
 
 class VGGTerms(nn.Module):
     "Feature and Gram distances between prediction and target at `layer_ids` of a frozen VGG16, read through hooks."
@@ -50,8 +62,13 @@ class VGGTerms(nn.Module):
                  gram_weights=None,                       # per-layer weights of the Gram term (default: equal)
                  vgg_weights: str = 'auto',               # 'auto', 'imagenet', 'hed'… when building the network
                  style_image: Tensor | None = None,       # Gram matrices against this image instead of the target
+                 feature_criterion: str = 'l1',           # 'l1' (relative L1) or 'mse' (relative squared error) between activations
+                 gram_criterion: str = 'l1',              # the same choice between Gram matrices
                 ):
         super().__init__()
+        for c in (feature_criterion, gram_criterion):
+            if c not in CRITERIA: raise ValueError(f"unknown criterion {c!r}; choose one of {CRITERIA}")
+        self.feature_criterion, self.gram_criterion = feature_criterion, gram_criterion
         self.vgg = vgg or VGGFeatures(vgg_weights, layer_ids=list(layer_ids))
         self.layer_ids = list(layer_ids)
         fw, gw = torch.tensor(feature_weights, dtype=torch.float32), torch.ones(len(layer_ids)) if gram_weights is None else torch.tensor(gram_weights, dtype=torch.float32)
@@ -74,9 +91,10 @@ class VGGTerms(nn.Module):
         "{'feature': ..., 'gram': ...} for `pred` against `target` (Grams against the style image when one was given)."
         with torch.no_grad(): t_acts = self.activations(target)
         p_acts = self.activations(pred)
-        feature = sum(w*_relative_l1(p, t) for w, p, t in zip(self.feature_weights, p_acts, t_acts))
+        fd, gd = _DISTANCES[self.feature_criterion], _DISTANCES[self.gram_criterion]
+        feature = sum(w*fd(p, t) for w, p, t in zip(self.feature_weights, p_acts, t_acts))
         t_grams = self.style_grams or [gram_matrix(t) for t in t_acts]
-        gram = sum(w*_relative_l1(gram_matrix(p), g.to(p.device).expand(len(p), -1, -1)) for w, p, g in zip(self.gram_weights, p_acts, t_grams))
+        gram = sum(w*gd(gram_matrix(p), g.to(p.device).expand(len(p), -1, -1)) for w, p, g in zip(self.gram_weights, p_acts, t_grams))
         return {'feature': feature, 'gram': gram}
 
     def remove(self):
@@ -159,8 +177,8 @@ def _merged_vgg_terms(a: EnhanceLoss, b: EnhanceLoss) -> VGGTerms | None:
     if va.layer_ids != vb.layer_ids or va.vgg.weights != vb.vgg.weights:
         raise ValueError(f"cannot share one VGG16: layers {va.layer_ids} vs {vb.layer_ids}, weights {va.vgg.weights!r} vs {vb.vgg.weights!r}")
     keep, drop = (vb, va) if vb.style_grams is not None and va.style_grams is None else (va, vb)
-    if 'feature' in b.weights and 'feature' not in a.weights: keep.feature_weights = vb.feature_weights
-    if 'gram' in b.weights and 'gram' not in a.weights: keep.gram_weights = vb.gram_weights
+    if 'feature' in b.weights and 'feature' not in a.weights: keep.feature_weights, keep.feature_criterion = vb.feature_weights, vb.feature_criterion
+    if 'gram' in b.weights and 'gram' not in a.weights: keep.gram_weights, keep.gram_criterion = vb.gram_weights, vb.gram_criterion
     drop.remove()
     return keep
 
@@ -171,14 +189,16 @@ def enhance_loss(preset: str = 'superres', weights: dict[str, float] | None = No
 
 # %% ../nbs/04_losses.ipynb #9d847af5
 class FeatureLoss(EnhanceLoss):
-    "Perceptual loss: relative-L1 distance of VGG16 activations at `layer_ids`, weighted per layer."
+    "Perceptual loss: relative-L1 (or relative squared) distance of VGG16 activations at `layer_ids`, weighted per layer."
     def __init__(self,
                  layer_ids=DEFAULT_LAYERS,              # the VGG16 layers compared
                  layer_weights=DEFAULT_FEATURE_WEIGHTS, # per-layer weights (normalised)
                  vgg_weights: str = 'auto',             # 'auto', 'imagenet', 'hed'…
                  vgg: VGGFeatures | None = None,        # a loss network to share
+                 criterion: str = 'l1',                 # 'l1' or 'mse', both relative to the target's magnitude
                 ):
-        super().__init__({'feature': 1.}, vgg=vgg, layer_ids=layer_ids, feature_weights=layer_weights, vgg_weights=vgg_weights)
+        super().__init__({'feature': 1.}, vgg=vgg, layer_ids=layer_ids, feature_weights=layer_weights, vgg_weights=vgg_weights,
+                         feature_criterion=criterion)
 
 class GramLoss(EnhanceLoss):
     "Style loss: relative-L1 distance of the Gram matrices at `layer_ids` — against the target, or `style_image` if given."
@@ -188,9 +208,10 @@ class GramLoss(EnhanceLoss):
                  vgg_weights: str = 'auto',         # 'auto', 'imagenet', 'hed'…
                  style_image: Tensor | None = None, # (1, 3, h, w): compare with this painting, not the target
                  vgg: VGGFeatures | None = None,    # a loss network to share
+                 criterion: str = 'l1',             # 'l1' or 'mse', both relative to the target's magnitude
                 ):
         super().__init__({'gram': 1.}, vgg=vgg, layer_ids=layer_ids, gram_weights=layer_weights, vgg_weights=vgg_weights,
-                         style_image=style_image)
+                         style_image=style_image, gram_criterion=criterion)
 
 class SSIMLoss(EnhanceLoss):
     "1 − SSIM."
@@ -199,10 +220,6 @@ class SSIMLoss(EnhanceLoss):
 class MAELoss(EnhanceLoss):
     "Mean absolute error."
     def __init__(self): super().__init__({'mae': 1.})
-
-class MSELoss(EnhanceLoss):
-    "Mean squared error."
-    def __init__(self): super().__init__({'mse': 1.})
 
 # %% ../nbs/04_losses.ipynb #ff02d3ab
 class LossTerm(Metric):

@@ -10,6 +10,9 @@ from __future__ import annotations
 from contextlib import nullcontext
 from pathlib import Path
 
+# enhance_lab first: importing it silences, once, fastai's import-time notices (see `__init__.py`)
+from .core import autocast_dtype, can_download, hub_cached
+
 import torch
 import torch.nn as nn
 from fastai.layers import NormType
@@ -18,8 +21,6 @@ from fastai.vision.core import imagenet_stats
 from fastai.vision.learner import create_body
 from fastai.vision.models.unet import DynamicUnet
 from torch import Tensor
-
-from .core import can_download, hub_cached
 
 # %% auto #0
 __all__ = ['ENCODERS', 'PRETRAINED', 'LITE_MEAN', 'LITE_STD', 'NORMS', 'efficientnet_lite0_weights_path', 'unpad_convs',
@@ -116,7 +117,7 @@ class EnhanceUnet(nn.Module):
 
     def set_precision(self, precision: str, channels_last: bool = True) -> EnhanceUnet:
         "Run the U-Net body under autocast in `precision` ('fp32', 'bf16', 'fp16'), channels-last if asked; output and residual sum stay float32."
-        self.autocast_dtype = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[precision]
+        self.autocast_dtype = autocast_dtype(precision)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         return self.to(memory_format=self.memory_format)
 

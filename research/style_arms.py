@@ -1,0 +1,131 @@
+"""Scouting arms for issue #29 (why the style U-Net returns the photo with a glitch in its corner).
+
+Each arm changes one thing against the article's style recipe (feature 1 + Gram 10, relative L1, residual output,
+spectral norm, self-attention, encoder frozen, 128-px crops, batch 8) and trains 1,000 optimiser steps on the offline
+corpus, cpu profile, seed 0 (one-cycle, lr 1e-3, a checkpoint every 250 steps: resumable). It is then measured on
+`23_style`'s 12 held-out photos (long side 384): content loss and style loss as `style_table` computes them (relative
+L1, whatever the arm trained with), the worst 3x3-grid cell's style loss, and how much more the top-left 32-px block
+changes than the median block (the corner glitch). Weights stay in the cache; the record goes to
+research/style_arms/<arm>.json and a picture of three photos to research/style_arms/<arm>.jpg.
+
+    python research/style_arms.py ARM [ARM ...]      (arms: see ARMS)
+"""
+import json, sys, time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from fastai.torch_core import set_seed
+
+from enhance_lab.core import cache_dir, get_profile
+from enhance_lab.data import image_to_tensor, load_style_image, open_rgb, shrink, style_dls
+from enhance_lab.evaluation import mean_table, style_table
+from enhance_lab.experiments import experiment_setup
+from enhance_lab.inference import stylize_image
+from enhance_lab.learners import enhance_learner
+from enhance_lab.training import Checkpoint, CheckpointError, load_checkpoint
+from enhance_lab.losses import EnhanceLoss, VGGTerms
+
+REFERENCE = dict(feature_criterion='l1', gram_criterion='l1', gram=10., residual=True, norm='spectral', attention=True, size=128, bs=8)
+ARMS = {
+    'reference': {},                                                   # the article's recipe (24's "style Gram weight 10")
+    'feature-mse': {'feature_criterion': 'mse'},                       # content as squared distance (Johnson et al.)
+    'both-mse': {'feature_criterion': 'mse', 'gram_criterion': 'mse'}, # content and style as squared distances
+    'no-residual': {'residual': False},                                # the U-Net draws the whole image: identity is not free
+    'no-attention': {'attention': False},
+    'crop-256': {'size': 256, 'bs': 2},                                # the same pixels per step, 4x the area per crop
+}
+STEPS, EVERY, LR, SEED = 1000, 250, 1e-3, 0
+OUT = Path(__file__).parent/'style_arms'
+
+
+def train_arm(name: str):
+    "Train arm `name` (resuming its checkpoint if any); the model in eval mode and the training seconds."
+    arm = {**REFERENCE, **ARMS[name]}
+    folder = cache_dir('style_arms', name)
+    p = get_profile('cpu').replace(size=arm['size'], bs=arm['bs'])
+    set_seed(SEED, reproducible=True)
+    dls = style_dls('corpus', profile=p, steps_per_epoch=EVERY)
+    style = load_style_image(size=256)
+    terms = VGGTerms(vgg_weights=p.vgg_weights, style_image=style, feature_criterion=arm['feature_criterion'],
+                     gram_criterion=arm['gram_criterion'])
+    loss = EnhanceLoss({'feature': 1., 'gram': arm['gram']}, vgg_terms=terms)
+    learn = enhance_learner(dls, 'style', loss, norm=arm['norm'], self_attention=arm['attention'], residual=arm['residual'],
+                            profile=p, seed=SEED)
+    learn.freeze()
+    extra = {'arm': name, 'steps': STEPS}
+    start = 0
+    if (folder/'latest.json').exists():
+        try: start = load_checkpoint(learn, folder, extra)
+        except CheckpointError as e: print(f"{name}: starting again ({e})")
+    learn.add_cb(Checkpoint(folder, extra))
+    seconds_file = folder/'seconds.json'
+    done_s = json.loads(seconds_file.read_text())['seconds'] if start and seconds_file.exists() else 0.
+    t0 = time.time()
+    n_epoch = STEPS//EVERY
+    if start < n_epoch:
+        learn.fit_one_cycle(n_epoch, LR, start_epoch=start)
+        seconds_file.write_text(json.dumps({'seconds': done_s + time.time() - t0}))
+    learn.loss_func.remove()
+    return learn.model.eval(), json.loads(seconds_file.read_text())['seconds'], arm
+
+
+def cell_style_losses(terms: VGGTerms, img: Image.Image, n: int = 3) -> list[float]:
+    "Style loss (relative-L1 Gram distance to the painting) of each cell of an n x n grid of `img`."
+    x = image_to_tensor(img)[None]
+    h, w = x.shape[-2:]
+    out = []
+    with torch.no_grad():
+        for i in range(n):
+            for j in range(n):
+                cell = x[..., i*h//n:(i + 1)*h//n, j*w//n:(j + 1)*w//n]
+                out.append(terms(cell, cell)['gram'].item())
+    return out
+
+
+def corner_excess(photo: Image.Image, out: Image.Image, block: int = 32) -> float:
+    "Mean |change| in the top-left block over the median block's mean |change| (1: the corner changes like the rest)."
+    d = np.abs(np.asarray(out, np.float32) - np.asarray(photo, np.float32)).mean(2)
+    h, w = (s//block*block for s in d.shape)
+    blocks = d[:h, :w].reshape(h//block, block, w//block, block).mean((1, 3))
+    return float(blocks[0, 0]/max(np.median(blocks), 1e-6))
+
+
+def evaluate_arm(name: str, model, seconds: float, arm: dict):
+    "The arm's record and picture."
+    setup = experiment_setup('cpu', n_corpus_test=8)
+    photos = [shrink(open_rgb(p), 384) for p in setup.test_paths]
+    style = load_style_image(size=256)
+    fn = lambda im: stylize_image(model, im, tile=None)
+    outs = [fn(p) for p in photos]
+    table = style_table({'photo': lambda im: im, name: lambda im: outs[photos.index(im)]}, photos, style, 'auto')
+    means = mean_table(table).drop(columns='photo')
+    with VGGTerms(vgg_weights='auto', style_image=style) as terms:
+        cells = [cell_style_losses(terms, o) for o in outs]
+    record = {'arm': name, 'config': arm, 'steps': STEPS, 'seed': SEED, 'lr': LR, 'train_seconds': round(seconds),
+              'test_photos': len(photos), 'eval_side': 384,
+              'content_loss': means.loc[name, 'content loss'], 'style_loss': means.loc[name, 'style loss'],
+              'photo_style_loss': means.loc['photo', 'style loss'],
+              'worst_cell_style_loss_mean': float(np.mean([max(c) for c in cells])),
+              'photos_all_cells_le_0.6': int(sum(max(c) <= 0.6 for c in cells)),
+              'corner_excess_median': float(np.median([corner_excess(p, o) for p, o in zip(photos, outs)])),
+              'per_photo': table[table.method == name][['content loss', 'style loss']].round(4).values.tolist()}
+    OUT.mkdir(exist_ok=True)
+    (OUT/f'{name}.json').write_text(json.dumps(record, indent=1))
+    row = [photos[i].resize((256, round(256*photos[i].height/photos[i].width))) for i in (0, 8, 9)]
+    row_out = [outs[i].resize(r.size) for i, r in zip((0, 8, 9), row)]
+    sheet = Image.new('RGB', (256*3, sum(r.height for r in row)), 'white')
+    y = 0
+    for a, b in zip(row, row_out):
+        sheet.paste(a, (0, y)); sheet.paste(b, (256, y)); sheet.paste(b.crop((0, 0, 128, a.height//2)).resize((256, a.height)), (512, y)); y += a.height
+    sheet.save(OUT/f'{name}.jpg', quality=85)
+    print(json.dumps({k: v for k, v in record.items() if k != 'per_photo'}))
+
+
+if __name__ == '__main__':
+    for name in sys.argv[1:]:
+        if name not in ARMS: sys.exit(f"unknown arm {name!r}; one of {list(ARMS)}")
+    for name in sys.argv[1:]:
+        if (OUT/f'{name}.json').exists(): print(f"{name}: done ({OUT/name}.json)"); continue
+        evaluate_arm(name, *train_arm(name))
