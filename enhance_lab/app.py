@@ -135,6 +135,7 @@ def serve(models: list[str | Path] = (), # model files to offer beside the bundl
     def stop(signum, frame): raise KeyboardInterrupt     # `kill`, systemd, `docker stop`: stop as Ctrl-C does, cleaning up
     previous = signal.signal(signal.SIGTERM, stop)
     try: demo.launch(server_name=host, server_port=port, theme=theme)
+    except KeyboardInterrupt: pass                      # Ctrl-C or SIGTERM before Gradio's own loop took over: stop all the same
     finally:
         signal.signal(signal.SIGTERM, previous)
         demo.close()
