@@ -13,8 +13,8 @@ from pathlib import Path
 from PIL import Image
 
 from .data import shrink
-from .inference import (bundled_models, enhance_file, keeps_grey, load_model, model_path, output_path_for, read_config,
-                                   read_header, task_function)
+from .inference import (bundled_models, enhance_file, input_notes, keeps_grey, load_model, model_path, output_path_for,
+                                   read_config, read_header, task_function)
 
 # %% auto #0
 __all__ = ['TABS', 'PREVIEW_SIDE', 'app_models', 'enhance_upload', 'upload_problem', 'build_app', 'serve']
@@ -39,7 +39,7 @@ def _loaded(path: Path, precision: str):
 def enhance_upload(upload: str | Path,      # the uploaded image file
                    model: str | Path,       # a bundled model's name or a model file
                    out_dir: str | Path,     # a folder of the app's own for the full-resolution result
-                   tile: int | None = 512,  # tile side for upscaling and stylising (None: the whole image at once)
+                   tile: int | str | None = 'auto', # tile side for upscaling and stylising ('auto': from the free memory; None: whole image)
                    precision: str = 'auto', # 'auto' (bf16 body where the CPU has it), 'fp32' or 'bf16'
                   ) -> tuple[Image.Image, Image.Image, Path, str]:
     "`model` on an uploaded photo: (before, after) previews at most `PREVIEW_SIDE` px, the full-resolution result's file, and a summary line."
@@ -54,7 +54,8 @@ def enhance_upload(upload: str | Path,      # the uploaded image file
     dst = output_path_for(upload, Path(out_dir), True, read_header(upload)['alpha'], name)
     enhance_file(run, upload, dst, keep_grey=keeps_grey(config['task']))
     before, after = seen['before'], seen['after']
-    summary = f"{before.width}×{before.height} → {after.width}×{after.height} px in {time.time() - t0:.1f} s with {Path(str(model)).stem}"
+    summary = '; '.join([f"{before.width}×{before.height} → {after.width}×{after.height} px in {time.time() - t0:.1f} s with {Path(str(model)).stem}",
+                         *input_notes(read_header(upload))])
     after_preview = shrink(after, PREVIEW_SIDE)
     return before.resize(after_preview.size, Image.BICUBIC), after_preview, dst, summary
 
@@ -71,7 +72,7 @@ def upload_problem(error: Exception, # what `enhance_upload` raised
     return message if upload.name in message else f"{upload.name}: {message}"
 
 # %% ../nbs/11_app.ipynb #870da171
-def _handler(task: str, models: dict[str, Path], workdir: Path, tile: int | None):
+def _handler(task: str, models: dict[str, Path], workdir: Path, tile: int | str | None):
     "The Gradio callback of one tab: (slider images, result file, summary) or a readable `gr.Error`."
     import gradio as gr
     def handle(upload, model_label, progress=gr.Progress()):
@@ -91,7 +92,7 @@ def _keep_gradio_files_in(workdir: Path):
         if name.startswith('gradio') and isinstance(getattr(module, 'DEFAULT_TEMP_DIR', None), str): module.DEFAULT_TEMP_DIR = str(workdir)
 
 def build_app(models: list[str | Path] = (), # model files to offer beside the bundled ones
-              tile: int | None = 512,         # tile side for upscaling and stylising (bounds memory on huge photos)
+              tile: int | str | None = 'auto', # tile side for upscaling and stylising ('auto': from the free memory; bounds memory on huge photos)
               workdir: str | Path | None = None, # private folder for uploads and results (default: a new temporary one)
              ):
     "The Gradio app (a `gr.Blocks`): a tab per task on the bundled models and `models`; `.launch()` it (as in Colab) or use `serve`."
@@ -124,7 +125,7 @@ def build_app(models: list[str | Path] = (), # model files to offer beside the b
 def serve(models: list[str | Path] = (), # model files to offer beside the bundled ones
           host: str = '127.0.0.1',       # the address to listen on (0.0.0.0: every interface of this computer)
           port: int | None = None,       # the port (default: 7860, or the next free one)
-          tile: int | None = 512,        # tile side for upscaling and stylising
+          tile: int | str | None = 'auto', # tile side for upscaling and stylising ('auto': from the free memory)
          ) -> None:
     "Run the app until Ctrl-C or SIGTERM, then delete its temporary folder (what `enhance-lab app` does)."
     import signal

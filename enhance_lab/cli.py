@@ -37,6 +37,13 @@ def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535: raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)")
     return int(text)
 
+def _tile(text: str) -> int | str | None:
+    "A tile side from the command line: 'auto' (from the free memory), 0 (None: the whole image) or more than twice the 64-px overlap."
+    if text == 'auto': return 'auto'
+    if not text.isdigit() or (int(text) and int(text) <= 2*64):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a tile size: auto, 0 (whole image) or more than 128 (twice the 64 px overlap)")
+    return int(text) or None
+
 def _parser() -> argparse.ArgumentParser:
     "The `enhance-lab` argument parser."
     p = argparse.ArgumentParser('enhance-lab', description='Image enhancement with engineered losses: super-resolution, '
@@ -71,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         e.add_argument('-o', '--output', type=Path, required=True, help='output file (one input) or folder')
         e.add_argument('--model', help="a bundled model's name (see `enhance-lab models`) or a .safetensors file; "
                        "default: the bundled model for the task" + (" (x2, or x4 with --scale 4)" if name == 'upscale' else ''))
-        e.add_argument('--tile', type=int, default=512, help='tile size in pixels (0: whole image at once)')
+        e.add_argument('--tile', type=_tile, default='auto', help='tile side in pixels: auto (the largest up to 512 that the free memory allows), or a number; 0: whole image at once')
         e.add_argument('--overwrite', action='store_true', help='replace existing outputs')
         e.add_argument('--max-pixels', type=int, help='refuse larger images (default: PIL\'s limit, about 89 megapixels)')
         e.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16'], help='auto: bf16 where the CPU has it, else fp32')
@@ -81,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument('folder', type=Path)
     v.add_argument('--scale', type=int, choices=SCALES, help="default: the model's scale, else 2")
     v.add_argument('--model', help="a super-resolution model (bundled name or file) to compare with bicubic")
-    v.add_argument('--tile', type=int, default=512)
+    v.add_argument('--tile', type=_tile, default='auto', help='tile side in pixels (auto, a number, or 0: whole image)')
     d = sub.add_parser('demo', help='the bundled models on held-out photos: a before/after sheet per task and scores against the baselines')
     d.add_argument('--out', type=Path, default=Path('demo_output'), help='folder for the pictures (and the --train model)')
     d.add_argument('--train', action='store_true', help='instead, train a small x2 model on the bundled photos in minutes and compare it with bicubic')
@@ -91,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument('--model', action='append', default=[], help='a model file to offer beside the bundled ones (repeatable)')
     w.add_argument('--host', default='127.0.0.1', help='address to listen on (default: this computer only; 0.0.0.0: every interface)')
     w.add_argument('--port', type=_port, help='port, 1 to 65535 (default: 7860, or the next free one)')
-    w.add_argument('--tile', type=int, default=512, help='tile size in pixels for upscaling and stylising')
+    w.add_argument('--tile', type=_tile, default='auto', help='tile side in pixels for upscaling and stylising (auto, a number, or 0: whole image)')
     return p
 
 # %% ../nbs/10_cli.ipynb #c91416e5
@@ -161,12 +168,11 @@ def _output_problem(output: Path, one_file: bool) -> str | None:
 
 def cmd_enhance(a) -> int:
     "upscale / colorize / stylize: every input processed, failures listed, exit 1 if any failed."
-    if a.tile and a.tile <= 2*64: print(f"error: --tile must be 0 (whole image) or more than 128 (twice the 64 px overlap), got {a.tile}", file=sys.stderr); return 2
-    from enhance_lab.inference import ModelFileError, enhance_files, keeps_grey, load_model, read_header, task_function
+    from enhance_lab.inference import ModelFileError, enhance_files, input_notes, keeps_grey, load_model, read_header, task_function
     task = {'upscale': 'superres', 'colorize': 'colorize', 'stylize': 'style'}[a.command]
     try: model, config = load_model(a.model, task, getattr(a, 'scale', None), a.precision)
     except ModelFileError as e: print(f"error: {e}", file=sys.stderr); return 2
-    fn = task_function(model, config, a.tile or None, **({'render_size': a.render_size} if a.command == 'colorize' else {}))
+    fn = task_function(model, config, a.tile, **({'render_size': a.render_size} if a.command == 'colorize' else {}))
     files, rels, failed, skipped = _inputs(a.inputs, a.output if not a.output.suffix or a.output.is_dir() else None)
     if len(files) > 1 and a.output.suffix and not a.output.is_dir():
         print(f"error: {len(files)} inputs need an output folder, not the file {a.output}", file=sys.stderr); return 2
@@ -174,6 +180,9 @@ def cmd_enhance(a) -> int:
     written, more_failed = enhance_files(fn, files, a.output, a.overwrite, keep_grey=keeps_grey(task), rels=rels)
     failed += more_failed
     for w in written: print(f"wrote {_shown(w)}")
+    done = set(files) - {src for src, _ in failed}
+    for f in sorted(done):
+        for note in input_notes(read_header(f)): print(f"note: {_shown(f)}: {note}")
     for src, why in failed: print(f"failed: {_shown(src)}: {why.removeprefix(f'{src}: ')}", file=sys.stderr)   # the path once
     if a.command == 'stylize' and any(read_header(f)['grey'] for f in files):
         print("note: greyscale inputs come out in colour: the style brings its palette")
@@ -194,7 +203,7 @@ def cmd_evaluate(a) -> int:
         except ModelFileError as e: print(f"error: {e}", file=sys.stderr); return 2
         scale = config['scale']
     methods = {'bicubic': bicubic_upscaler(scale)}
-    if model is not None: methods['model'] = lambda lr: upscale_image(model, lr, scale, a.tile or None)
+    if model is not None: methods['model'] = lambda lr: upscale_image(model, lr, scale, a.tile)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         table = superres_table(methods, paths, scale)
@@ -332,7 +341,7 @@ def cmd_app(a) -> int:
     from enhance_lab.inference import ModelFileError
     try: app_models(a.model)
     except ModelFileError as e: print(f"error: {e}", file=sys.stderr); return 2
-    serve(a.model, a.host, a.port, a.tile or None)
+    serve(a.model, a.host, a.port, a.tile)
     return 0
 
 COMMANDS = {'train': cmd_train, 'upscale': cmd_enhance, 'colorize': cmd_enhance, 'stylize': cmd_enhance,

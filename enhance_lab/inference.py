@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
@@ -25,10 +26,11 @@ from .data import ImageReadError, image_to_tensor, read_image, tensor_to_image, 
 from .models import ENCODERS, NORMS, EnhanceUnet, build_unet
 
 # %% auto #0
-__all__ = ['FORMAT', 'TASKS', 'MAX_CONFIG_BYTES', 'DEFAULT_MODELS', 'OUTPUT_SUFFIXES', 'ModelFileError', 'save_model',
-           'read_config', 'models_dir', 'bundled_models', 'model_path', 'load_model', 'save_release', 'predict',
-           'upscale_image', 'colorize_image', 'stylize_image', 'task_function', 'keeps_grey', 'OutputExistsError',
-           'read_header', 'output_path_for', 'plan_outputs', 'save_image', 'enhance_file', 'enhance_files']
+__all__ = ['FORMAT', 'TASKS', 'MAX_CONFIG_BYTES', 'DEFAULT_MODELS', 'TILE_BYTES_PER_PIXEL', 'OUTPUT_SUFFIXES', 'ModelFileError',
+           'save_model', 'read_config', 'models_dir', 'bundled_models', 'model_path', 'load_model', 'save_release',
+           'predict', 'free_memory', 'auto_tile', 'upscale_image', 'colorize_image', 'stylize_image', 'task_function',
+           'keeps_grey', 'OutputExistsError', 'read_header', 'input_notes', 'output_path_for', 'plan_outputs',
+           'save_image', 'enhance_file', 'enhance_files']
 
 # %% ../nbs/07_inference.ipynb #a2d1e8e0
 FORMAT = 'enhance_lab.model/1'
@@ -52,9 +54,24 @@ def save_model(model: EnhanceUnet, # the trained U-Net
     config = {'format': FORMAT, 'task': task, 'scale': scale, 'model': model.config,
               'input': 'RGB float in [0, 1]; super-resolution input is the bicubic upsampling to the output size', **info}
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    atomic_write(path, lambda p: save_file(state, str(p), metadata={'format': FORMAT}))
+    atomic_write(path, lambda p: save_file(state, str(p), metadata=_fingerprint(task, scale)))
     atomic_write(_config_path(path), lambda p: p.write_text(json.dumps(config, indent=2, default=str)))
     return path
+
+def _fingerprint(task: str, scale: int, **more) -> dict[str, str]:
+    "The weights file's own record of what it was trained for (safetensors metadata): the config beside it must agree."
+    return {'format': FORMAT, 'task': task, 'scale': str(scale), **more}
+
+def _fingerprint_problem(path: Path, config: dict) -> str | None:
+    "Why the weights at `path` do not belong to `config` (None if they may): their fingerprint names another task or scale."
+    try:
+        with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
+    except Exception as e: return f"the weights cannot be read ({type(e).__name__}: {str(e)[:300]})"
+    if 'task' not in meta: return None                                  # written before fingerprints: the shapes are checked
+    if (meta['task'], meta.get('scale')) != (config['task'], str(config['scale'])):
+        return (f"the weights were trained for {meta['task']} x{meta.get('scale')}, but the config says {config['task']} "
+                f"x{config['scale']}: the config was edited or belongs to another model")
+    return None
 
 MAX_CONFIG_BYTES = 1_000_000
 
@@ -130,6 +147,7 @@ def load_model(model: str | Path | None = None, # a bundled model's name, a .saf
         raise ModelFileError(f"{path} is a {config['task']} model; this needs a {task} model")
     if scale and config['task'] == 'superres' and config['scale'] != scale:
         raise ModelFileError(f"{path} was trained for x{config['scale']} super-resolution; asked for x{scale}")
+    if (problem := _fingerprint_problem(path, config)): raise ModelFileError(f"{path}: {problem}")
     m = config['model']
     net = build_unet(m['encoder'], 'none', m['norm'], m['self_attention'], m['blur'], m['residual'], img_size=64)
     try: state = load_file(str(path)); net.load_state_dict(state)      # fp16 release weights are cast to the network's float32
@@ -147,12 +165,15 @@ def save_release(src: str | Path,                 # a model saved by `save_model
                  **card) -> Path:                 # the card: recipe, steps, wall time, machine, corpus, commit, scores...
     "Write the model `src` as the release model `name`: float weights in float16 safetensors, the config with `card` added."
     config, state = read_config(src), load_file(str(src))
+    if (problem := _fingerprint_problem(Path(src), config)): raise ModelFileError(f"{src}: {problem}")
     path = Path(dest or models_dir())/f'{name}.safetensors'
     path.parent.mkdir(parents=True, exist_ok=True)
     half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items()}
+    meta = _fingerprint(config['task'], config['scale'], weights='float16')
     old = load_file(str(path)) if path.exists() else {}
-    if old.keys() != half.keys() or not all(torch.equal(old[k], v) for k, v in half.items()):    # an unchanged file stays byte for byte
-        atomic_write(path, lambda p: save_file(half, str(p), metadata={'format': FORMAT, 'weights': 'float16'}))
+    old_meta = safe_open(str(path), 'pt').metadata() if old else None
+    if old_meta != meta or old.keys() != half.keys() or not all(torch.equal(old[k], v) for k, v in half.items()):   # unchanged: byte for byte
+        atomic_write(path, lambda p: save_file(half, str(p), metadata=meta))
     config = {**config, 'name': name, 'weights': 'float16', 'card': card}
     if wall_time_s is not None: config['wall_time_s'] = round(wall_time_s, 1)
     if total_steps is not None: config['steps'] = total_steps
@@ -200,30 +221,74 @@ def predict(model,                  # an `EnhanceUnet` (eval mode)
     "The model's output for one image (3, h, w) (float in [0, 1] or uint8), tiled with blended overlaps when larger than `tile`."
     if image.ndim != 3 or image.shape[0] != 3: raise ValueError(f"expected one RGB image (3, h, w); got {tuple(image.shape)}")
     if tile is not None and tile <= 2*overlap: raise ValueError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
+    out = torch.empty(image.shape)
+    def keep(y0, y1, rows): out[:, y0:y1] = rows
+    _predict_rows(model, image, tile, overlap, progress, keep)
+    return out
+
+def _predict_rows(model, image: Tensor, tile: int | None, overlap: int, progress: bool, write: Callable):
+    "`predict`'s work, handing each band of finished rows to `write(y0, y1, rows)` (float (3, y1-y0, w) in [0, 1]) from top to bottom."
     device = next(model.parameters()).device
     _, h, w = image.shape
-    if tile is None or (h <= tile and w <= tile): return _run(model, image[None].to(device))[0].clamp(0, 1).cpu()
-    out, weight = torch.zeros(3, h, w), torch.zeros(1, h, w)
+    if tile is None or (h <= tile and w <= tile): return write(0, h, _run(model, image[None].to(device))[0].clamp(0, 1).cpu())
     ys, xs = _starts(h, tile, tile - overlap), _starts(w, tile, tile - overlap)
-    boxes = [(y, x) for y in ys for x in xs]
-    for y, x in progress_bar(boxes, leave=False) if progress else boxes:
-        th, tw = min(tile, h - y), min(tile, w - x)
-        pred = _run(model, image[None, :, y:y+th, x:x+tw].to(device))[0].cpu()
-        wgt = torch.outer(_ramp(th, overlap, y > 0, y + th < h), _ramp(tw, overlap, x > 0, x + tw < w))[None]
-        out[:, y:y+th, x:x+tw] += pred*wgt
-        weight[:, y:y+th, x:x+tw] += wgt
-    return out.div_(weight).clamp_(0, 1)
+    ticks = iter(progress_bar(range(len(ys)*len(xs)), leave=False) if progress else range(len(ys)*len(xs)))   # one per tile
+    carried = None                      # the previous row of tiles' part that this row overlaps: (sums, weights)
+    for i, y in enumerate(ys):          # one row of tiles at a time: memory holds a band, never the whole image in floats
+        th = min(tile, h - y)
+        band, weight = torch.zeros(3, th, w), torch.zeros(1, th, w)
+        if carried: n = carried[0].shape[1]; band[:, :n], weight[:, :n] = carried
+        for x in xs:
+            tw = min(tile, w - x)
+            pred = _run(model, image[None, :, y:y+th, x:x+tw].to(device))[0].cpu()
+            wgt = torch.outer(_ramp(th, overlap, y > 0, y + th < h), _ramp(tw, overlap, x > 0, x + tw < w))[None]
+            band[:, :, x:x+tw] += pred*wgt
+            weight[:, :, x:x+tw] += wgt
+            next(ticks)
+        done = (ys[i + 1] if i + 1 < len(ys) else h) - y            # rows no later tile reaches
+        write(y, y + done, band[:, :done].div_(weight[:, :done]).clamp_(0, 1))
+        carried = (band[:, done:], weight[:, done:])
+    next(ticks, None)                   # the bar ends
 
 # %% ../nbs/07_inference.ipynb #6ed1ce87
-def _predict_image(model, img: Image.Image, tile: int | None) -> Image.Image:
-    "`predict` on an RGB PIL image kept as uint8 (tiles become floats one at a time); a progress bar past 4 tiles."
+TILE_BYTES_PER_PIXEL = 2048   # a U-Net forward pass, float32: 0.5–1 KB per input pixel measured (below), doubled for headroom
+
+def free_memory() -> int:
+    "Bytes this process may still allocate: the least of the system's available memory, its cgroup's room and its address-space limit."
+    import re, resource
+    field = lambda text, name: int(re.search(name + r':\s+(\d+) kB', text).group(1))*1024
+    room = [field(Path('/proc/meminfo').read_text(), 'MemAvailable')]
+    cgroup = Path('/sys/fs/cgroup')
+    try:
+        if (limit := (cgroup/'memory.max').read_text().strip()) != 'max': room.append(int(limit) - int((cgroup/'memory.current').read_text()))
+    except (OSError, ValueError): pass
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY: room.append(soft - field(Path('/proc/self/status').read_text(), 'VmSize'))
+    return max(0, min(room))
+
+def auto_tile(free: int,                                # bytes free for the tiles' work
+              largest: int = 512,                       # the tile side to use when memory allows
+              overlap: int = 64,                        # the tiles' overlap (a tile must be larger than twice it)
+              bytes_per_pixel: int = TILE_BYTES_PER_PIXEL, # memory of the forward pass per tile pixel
+             ) -> int | None:
+    "The largest tile side (multiple of 32, at most `largest`) whose forward pass needs at most half of `free`; None if not even the smallest fits."
+    return next((t for t in range(largest, 2*overlap, -32) if t*t*bytes_per_pixel <= free/2), None)
+
+def _predict_image(model, img: Image.Image, tile: int | str | None) -> Image.Image:
+    "`predict` on an RGB PIL image: uint8 in, uint8 out, floats only for a band of tiles at a time; `tile='auto'` from the free memory."
     x = torch.from_numpy(np.array(img)).permute(2, 0, 1)
-    return tensor_to_image(predict(model, x, tile, progress=bool(tile) and x.shape[-1]*x.shape[-2] > 4*tile*tile), inplace=True)   # huge images: no copy
+    out = np.empty((img.height, img.width, 3), np.uint8)
+    if tile == 'auto':
+        tile = auto_tile(free_memory() - out.nbytes)                     # `out` is not touched yet: count it as taken
+        if tile is None: raise MemoryError(f"{free_memory()/2**30:.1f} GB free is not enough even for {2*64 + 32}-px tiles")
+    def keep(y0, y1, rows): out[y0:y1] = rows.mul_(255).round_().to(torch.uint8).permute(1, 2, 0).numpy()
+    _predict_rows(model, x, tile, 64, bool(tile) and img.width*img.height > 4*tile*tile, keep)   # a progress bar past 4 tiles
+    return Image.fromarray(out)
 
 def upscale_image(model,                  # a super-resolution model
                   img: Image.Image,       # RGB photo
                   scale: int,             # the model's scale
-                  tile: int | None = 512, # tile side (None: whole image)
+                  tile: int | str | None = 'auto', # tile side ('auto': from the free memory, at most 512; None: whole image)
                  ) -> Image.Image:
     "Super-resolve an RGB PIL image by `scale`."
     return _predict_image(model, img.resize((img.width*scale, img.height*scale), Image.BICUBIC), tile)
@@ -245,14 +310,14 @@ def colorize_image(model,                  # a colourisation model
 
 def stylize_image(model,                  # a style model
                   img: Image.Image,       # RGB photo
-                  tile: int | None = 512, # tile side (None: whole image)
+                  tile: int | str | None = 'auto', # tile side ('auto': from the free memory, at most 512; None: whole image)
                  ) -> Image.Image:
     "Stylise an RGB PIL image."
     return _predict_image(model, img, tile)
 
 def task_function(model,                   # a model from `load_model`
                   config: dict,            # its config (`load_model`'s second value)
-                  tile: int | None = 512,  # tile side for upscaling and stylising (None: whole image)
+                  tile: int | str | None = 'auto', # tile side for upscaling and stylising ('auto': from the free memory; None: whole image)
                   render_size: int = 512,  # long side the colouriser sees
                  ) -> Callable[[Image.Image], Image.Image]:
     "The function from an RGB PIL photo to the enhanced one for the model's task: upscale, colourise or stylise."
@@ -272,15 +337,27 @@ class OutputExistsError(FileExistsError):
 OUTPUT_SUFFIXES = ('.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp')
 _GREY_MODES = ('1', 'L', 'LA', 'La', 'I', 'I;16', 'I;16B', 'I;16L', 'F')
 
+def _deep(im: Image.Image) -> bool:
+    "More than 8 bits per channel: 16-bit or 32-bit modes, or 16-bit RGB that PIL decodes to 8 bits (its raw mode says so)."
+    raw = im.tile[0].args if im.tile else None
+    raw = raw[0] if isinstance(raw, tuple) and raw else raw
+    return im.mode in ('I', 'F') or im.mode.startswith('I;16') or (isinstance(raw, str) and ';16' in raw)
+
 def read_header(path: Path) -> dict:
-    "What an output keeps from its input, read without decoding the pixels: alpha, greyness, ICC profile, EXIF (minus orientation)."
+    "What an output keeps from its input, read without decoding the pixels: alpha, greyness, ICC profile, EXIF (minus orientation); and what it cannot keep: depth, frames."
     try:
         with Image.open(path) as im:
             exif = im.getexif()
             exif.pop(0x0112, None)                      # the pixels are already upright
             return dict(alpha=im.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or 'transparency' in im.info,
-                        grey=im.mode in _GREY_MODES, icc_profile=im.info.get('icc_profile'), exif=exif.tobytes() if len(exif) else None)
-    except Exception: return dict(alpha=False, grey=False, icc_profile=None, exif=None)
+                        grey=im.mode in _GREY_MODES, icc_profile=im.info.get('icc_profile'), exif=exif.tobytes() if len(exif) else None,
+                        deep=_deep(im), frames=getattr(im, 'n_frames', 1))
+    except Exception: return dict(alpha=False, grey=False, icc_profile=None, exif=None, deep=False, frames=1)
+
+def input_notes(header: dict) -> list[str]:
+    "What the output of an input with this `read_header` does not keep, said rather than lost silently."
+    return ((["more than 8 bits per channel: the result is 8-bit"] if header['deep'] else [])
+            + ([f"{header['frames']} frames (animated or multi-page): only the first is enhanced"] if header['frames'] > 1 else []))
 
 def output_path_for(src: Path,               # the input
                     out: Path,               # output folder or file
@@ -352,12 +429,13 @@ def enhance_file(fn,                      # PIL RGB → PIL RGB (e.g. `upscale_i
     save_image(result, dst, overwrite, header['icc_profile'], header['exif'], expect)
     return dst
 
-def _too_big(src: Path) -> str:
-    "Why a photo failed for lack of memory, with its size and what to try."
+def _too_big(src: Path, e: Exception) -> str:
+    "Why a photo failed for lack of memory, with its size, what was short and what to try."
     try:
         with Image.open(src) as im: size = f"{im.width}x{im.height}"
     except Exception: size = 'its size'
-    return f"does not fit in memory at {size} (try a smaller --tile, or a smaller photo)"
+    why = f": {e}" if isinstance(e, MemoryError) and str(e) else ''
+    return f"does not fit in memory at {size}{why} (try a smaller photo, or a smaller --tile)"
 
 def enhance_files(fn,                             # PIL RGB → PIL RGB
                   sources: list[Path],            # input images
@@ -375,8 +453,8 @@ def enhance_files(fn,                             # PIL RGB → PIL RGB
     for src, dst in progress_bar(list(planned.items()), leave=False) if progress and len(planned) > 1 else planned.items():
         try: written.append(enhance_file(fn, src, dst, overwrite and found[dst] is not None, keep_grey, found[dst]))
         except (ImageReadError, OutputExistsError, ValueError, OSError) as e: failed.append((src, str(e)))
-        except MemoryError: failed.append((src, _too_big(src)))
+        except MemoryError as e: failed.append((src, _too_big(src, e)))
         except RuntimeError as e:
             if 'alloc' not in str(e).lower(): raise
-            failed.append((src, _too_big(src)))
+            failed.append((src, _too_big(src, e)))
     return written, failed

@@ -21,7 +21,7 @@ from .inference import ModelFileError, model_path, read_config, save_model
 
 import torch
 from fastai.callback.core import Callback
-from fastai.learner import Learner
+from fastai.learner import Learner, Recorder
 from fastai.torch_core import rank_distrib, set_seed
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
@@ -74,8 +74,10 @@ class Checkpoint(Callback):
         save_file({k: v.detach().contiguous() for k, v in _unwrapped(self.learn.model).state_dict().items()}, str(tmp/'model.safetensors'))
         opt_tensors, opt_scalars = _opt_state(self.learn.opt)
         save_file(opt_tensors, str(tmp/'opt.safetensors'))
+        smooth = self.learn.recorder.smooth_loss
         (tmp/'state.json').write_text(json.dumps({'epoch': self.epoch, 'n_epoch': self.n_epoch, 'steps': _steps_done(self.learn),
-                                                  'config': _checkpoint_config(self.learn, self.extra), 'opt': opt_scalars}))
+                                                  'config': _checkpoint_config(self.learn, self.extra), 'opt': opt_scalars,
+                                                  'smooth_loss': [float(smooth.val), smooth.count]}))
         if (self.folder/name).exists(): shutil.rmtree(self.folder/name)
         tmp.rename(self.folder/name)
         atomic_write(self.folder/'latest.json', lambda p: p.write_text(json.dumps({'checkpoint': name, 'epoch': self.epoch})))
@@ -109,7 +111,15 @@ def load_checkpoint(learn: Learner,            # a learner built like the one th
         raise CheckpointError(f"{ckpt}: cannot load the checkpoint ({type(e).__name__}: {str(e)[:300]})") from None
     if learn.opt is None: learn.create_opt()
     _set_opt_state(learn.opt, opt_tensors, state['opt'])
+    if 'smooth_loss' in state: learn.add_cb(_ResumeSmoothLoss(*state['smooth_loss']))
     return state['epoch'] + 1
+
+class _ResumeSmoothLoss(Callback):
+    "Put back the running (smoothed) training loss a checkpoint saved, once `Recorder` has reset it: the history goes on as if never stopped."
+    order = Recorder.order + 1
+    def __init__(self, val: float, count: int): self.val, self.count = val, count
+    def before_fit(self): self.recorder.smooth_loss.val, self.recorder.smooth_loss.count = torch.tensor(self.val), self.count
+    def after_fit(self): self.learn.remove_cb(self)
 
 # %% ../nbs/07a_training.ipynb #11080034
 class StepBudget(Callback):
