@@ -14,8 +14,8 @@ from pathlib import Path
 from .core import DEGRADATIONS, PRECISIONS, PROFILES, SCALES, get_profile
 
 # %% auto #0
-__all__ = ['EXAMPLES', 'COMMANDS', 'cmd_train', 'cmd_enhance', 'cmd_evaluate', 'cmd_corpus', 'cmd_demo', 'cmd_models', 'cmd_app',
-           'main']
+__all__ = ['EXAMPLES', 'COMMANDS', 'cmd_train', 'cmd_enhance', 'cmd_evaluate', 'cmd_corpus', 'cmd_demo', 'cmd_models',
+           'cmd_export', 'cmd_app', 'main']
 
 # %% ../nbs/10_cli.ipynb #390a726e
 EXAMPLES = """examples:
@@ -29,6 +29,7 @@ EXAMPLES = """examples:
   enhance-lab train superres --source corpus --scale 2 --profile cpu --steps 4000 --freeze --out models/x2
   enhance-lab upscale photo.jpg --model models/x2.safetensors -o photo_x2.png
   enhance-lab evaluate ~/Pictures/test --model superres-x4
+  enhance-lab export superres-x2 --onnx superres-x2.onnx
   enhance-lab app
 """
 
@@ -94,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument('--train', action='store_true', help='instead, train a small x2 model on the bundled photos in minutes and compare it with bicubic')
     d.add_argument('--epochs', type=int, help='with --train: training epochs (default 40; 2 under nbdev-test)')
     sub.add_parser('models', help='list the bundled models with their cards')
+    x = sub.add_parser('export', help='write a model as ONNX, checked against PyTorch (needs the onnx extra: pip install "enhance_lab[onnx]")')
+    x.add_argument('model', help="a bundled model's name (see `enhance-lab models`) or a .safetensors file")
+    x.add_argument('--onnx', type=Path, required=True, help='the .onnx file to write')
+    x.add_argument('--overwrite', action='store_true', help='replace an existing file')
     w = sub.add_parser('app', help='a local web app for the three tasks (needs the app extra: pip install "enhance_lab[app]")')
     w.add_argument('--model', action='append', default=[], help='a model file to offer beside the bundled ones (repeatable)')
     w.add_argument('--host', default='127.0.0.1', help='address to listen on (default: this computer only; 0.0.0.0: every interface)')
@@ -332,6 +337,16 @@ def cmd_models(a) -> int:
         for k, v in card.get('scores', {}).items(): print(f"    {k}: {v}")
     return 0
 
+def cmd_export(a) -> int:
+    "Write a model as ONNX (`export_onnx`)."
+    from enhance_lab.export import ExportError, export_onnx
+    from enhance_lab.inference import ModelFileError
+    try: path, diff = export_onnx(a.model, a.onnx, a.overwrite)
+    except (ExportError, ModelFileError) as e: print(f"error: {e}", file=sys.stderr); return 2
+    print(f"wrote {_shown(path)} ({path.stat().st_size/1e6:.1f} MB): input 'image' (n, 3, H, W) RGB in [0, 1], H and W multiples of 32; "
+          f"agrees with PyTorch to {diff:.1e} on the check photo")
+    return 0
+
 def cmd_app(a) -> int:
     "Serve the web app until Ctrl-C."
     import importlib.util
@@ -346,7 +361,7 @@ def cmd_app(a) -> int:
 
 COMMANDS = {'train': cmd_train, 'upscale': cmd_enhance, 'colorize': cmd_enhance, 'stylize': cmd_enhance,
             'evaluate': cmd_evaluate, 'corpus': cmd_corpus, 'demo': cmd_demo, 'models': cmd_models,
-            'app': cmd_app}
+            'export': cmd_export, 'app': cmd_app}
 
 def main(argv: list[str] | None = None) -> int:
     "Entry point of `enhance-lab`; returns (and exits with) 0 ok, 1 some inputs failed, 2 usage error."
