@@ -185,11 +185,11 @@ def cmd_enhance(a) -> int:
     written, more_failed = enhance_files(fn, files, a.output, a.overwrite, keep_grey=keeps_grey(task), rels=rels)
     failed += more_failed
     for w in written: print(f"wrote {_shown(w)}")
-    done = set(files) - {src for src, _ in failed}
-    for f in sorted(done):
-        for note in input_notes(read_header(f)): print(f"note: {_shown(f)}: {note}")
+    headers = {f: read_header(f) for f in sorted(set(files) - {src for src, _ in failed})}     # the inputs done
+    for f, header in headers.items():
+        for note in input_notes(header): print(f"note: {_shown(f)}: {note}")
     for src, why in failed: print(f"failed: {_shown(src)}: {why.removeprefix(f'{src}: ')}", file=sys.stderr)   # the path once
-    if a.command == 'stylize' and any(read_header(f)['grey'] for f in files):
+    if a.command == 'stylize' and any(h['grey'] for h in headers.values()):
         print("note: greyscale inputs come out in colour: the style brings its palette")
     print(f"{len(written)} written, {len(failed)} failed" + (f", {skipped} hidden or non-image files skipped" if skipped else ''))
     return 1 if failed else 0

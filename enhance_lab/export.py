@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .core import atomic_write
-from .data import open_rgb, shrink, skimage_photos
+from .data import open_rgb, pil_to_batch, shrink, skimage_photos
 from .inference import _pad32, load_model
 
 # %% auto #0
@@ -36,8 +36,7 @@ def _onnx_modules():
 
 def check_photo(side: int = 256) -> np.ndarray:
     "The real photo an export is checked on: scikit-image's astronaut at `side` px, padded to multiples of 32, as (1, 3, H, W) float32."
-    x = torch.from_numpy(np.asarray(shrink(open_rgb(skimage_photos()[0]), side), np.float32)/255).permute(2, 0, 1)[None]
-    return _pad32(x)[0].contiguous().numpy()
+    return _pad32(pil_to_batch(shrink(open_rgb(skimage_photos()[0]), side)))[0].contiguous().numpy()
 
 def export_onnx(model: str | Path,        # a bundled model's name or a .safetensors file
                 out: str | Path,          # the .onnx file to write

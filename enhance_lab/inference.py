@@ -62,10 +62,13 @@ def _fingerprint(task: str, scale: int, **more) -> dict[str, str]:
     "The weights file's own record of what it was trained for (safetensors metadata): the config beside it must agree."
     return {'format': FORMAT, 'task': task, 'scale': str(scale), **more}
 
+def _weights_metadata(path: Path) -> dict[str, str]:
+    "The safetensors metadata of the weights at `path` (the header only: no tensor is read)."
+    with safe_open(str(path), 'pt') as f: return f.metadata() or {}
+
 def _fingerprint_problem(path: Path, config: dict) -> str | None:
     "Why the weights at `path` do not belong to `config` (None if they may): their fingerprint names another task or scale."
-    try:
-        with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
+    try: meta = _weights_metadata(path)
     except Exception as e: return f"the weights cannot be read ({type(e).__name__}: {str(e)[:300]})"
     if 'task' not in meta: return None                                  # written before fingerprints: the shapes are checked
     if (meta['task'], meta.get('scale')) != (config['task'], str(config['scale'])):
@@ -171,8 +174,7 @@ def save_release(src: str | Path,                 # a model saved by `save_model
     half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items()}
     meta = _fingerprint(config['task'], config['scale'], weights='float16')
     old = load_file(str(path)) if path.exists() else {}
-    old_meta = safe_open(str(path), 'pt').metadata() if old else None
-    if old_meta != meta or old.keys() != half.keys() or not all(torch.equal(old[k], v) for k, v in half.items()):   # unchanged: byte for byte
+    if (_weights_metadata(path) if old else None) != meta or old.keys() != half.keys() or not all(torch.equal(old[k], v) for k, v in half.items()):   # unchanged: byte for byte
         atomic_write(path, lambda p: save_file(half, str(p), metadata=meta))
     config = {**config, 'name': name, 'weights': 'float16', 'card': card}
     if wall_time_s is not None: config['wall_time_s'] = round(wall_time_s, 1)
