@@ -96,7 +96,8 @@ def train_run(task: str, config: dict, source: str, steps: int, warmup: int, pro
 def inference_child(config: str, out_mp: float) -> dict:
     "Time x2 upscaling of a photo to about `out_mp` megapixels in this process (called in a fresh subprocess), on CUDA if there is one."
     from PIL import Image
-    from enhance_lab.data import open_rgb, skimage_photos
+    from enhance_lab.data import skimage_photos
+    from enhance_lab.images import open_rgb
     from enhance_lab.inference import upscale_image
     from enhance_lab.models import build_unet
     torch.manual_seed(0)

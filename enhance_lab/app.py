@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .data import shrink
+from .images import shrink
 from .inference import (bundled_models, enhance_file, input_notes, keeps_grey, load_model, model_path, output_path_for,
                                    read_config, read_header, task_function)
 

@@ -137,7 +137,7 @@ def _inputs(paths: list[Path],          # files and folders given on the command
             output: Path | None = None, # the output folder: never read as input, even when it lies inside an input folder
            ) -> tuple[list[Path], list[Path], list[tuple[Path, str]], int]:
     "Files to process with their output paths relative to the output folder, the failures (unreadable folders too), and how many files were skipped quietly."
-    from enhance_lab.data import IMAGE_EXTENSIONS
+    from enhance_lab.images import IMAGE_EXTENSIONS
     files, rels, failed, skipped = [], [], [], 0
     out = output.resolve() if output is not None else None
     for p in paths:
@@ -196,7 +196,7 @@ def cmd_enhance(a) -> int:
 
 def cmd_evaluate(a) -> int:
     "Print PSNR-Y / SSIM-Y / sharpness of bicubic (and the model) on a folder."
-    from enhance_lab.data import image_files
+    from enhance_lab.images import image_files
     from enhance_lab.evaluation import SkippedPhotoWarning, bicubic_upscaler, superres_table
     from enhance_lab.inference import ModelFileError, load_model, upscale_image
     try: paths = image_files(a.folder)
@@ -220,7 +220,7 @@ def cmd_evaluate(a) -> int:
 def cmd_corpus(a) -> int:
     "Assemble the offline corpus."
     from enhance_lab.corpus import CorpusError, assemble_corpus, remember_corpus
-    from enhance_lab.data import image_files
+    from enhance_lab.images import image_files
     try: dest = assemble_corpus(a.dest)
     except CorpusError as e: print(f"error: {e}", file=sys.stderr); return 1
     if a.dest: remember_corpus(dest)                   # `--source corpus` now means this folder
@@ -233,7 +233,8 @@ def _demo_rows(task: str, model, scale: int, photos: list) -> tuple[list, list[s
     "Rows (one per held-out photo) of a titled before/after sheet for a bundled model, the column titles, and its scores."
     from PIL import Image
     from enhance_lab.core import data_dir
-    from enhance_lab.data import downscale, mod_crop, open_rgb, to_grey
+    from enhance_lab.data import downscale, mod_crop
+    from enhance_lab.images import open_rgb, to_grey
     from enhance_lab.evaluation import bicubic_upscaler, colorize_table, mean_table, superres_table
     from enhance_lab.inference import colorize_image, stylize_image, upscale_image
     rows = []
@@ -292,7 +293,8 @@ def cmd_demo(a) -> int:
 def _demo_train(a) -> int:
     "Train a small x2 model on the bundled photos, compare with bicubic, save a picture."
     from PIL import Image
-    from enhance_lab.data import downscale, mod_crop, open_rgb, skimage_photos, superres_dls
+    from enhance_lab.data import downscale, mod_crop, skimage_photos, superres_dls
+    from enhance_lab.images import open_rgb
     from enhance_lab.evaluation import bicubic_upscaler, mean_table, superres_table
     from enhance_lab.inference import save_model, upscale_image
     from enhance_lab.learners import superres_learner

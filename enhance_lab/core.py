@@ -12,9 +12,9 @@ from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PROFILES', 'DEGRADATIONS', 'SCALES', 'PRECISIONS', 'Profile', 'profile_name', 'get_profile', 'cache_dir',
-           'file_identity', 'atomic_write', 'data_dir', 'can_download', 'hub_cached', 'cpu_has_native_bf16',
-           'resolve_precision', 'autocast_dtype']
+__all__ = ['PROFILES', 'DEGRADATIONS', 'IMAGENET_STATS', 'SCALES', 'PRECISIONS', 'Profile', 'profile_name', 'get_profile',
+           'cache_dir', 'file_identity', 'atomic_write', 'data_dir', 'can_download', 'hub_cached',
+           'cpu_has_native_bf16', 'resolve_precision', 'autocast_dtype']
 
 # %% ../nbs/00_core.ipynb #7d7acbf3
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ PROFILES = {
                    task_encoders={'superres': 'resnet34', 'colorize': 'resnet18', 'style': 'resnet34'}),
 }
 DEGRADATIONS = ('bicubic', 'bilinear', 'crappify')    # how super-resolution inputs are made (see `01_data`)
+IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))   # mean, std: what ImageNet-trained torchvision networks expect
 SCALES = (2, 3, 4, 8)                                  # super-resolution factors a model can be trained for
 
 # %% ../nbs/00_core.ipynb #4b4032a1

@@ -1,6 +1,6 @@
-"""Where photos come from (bundled samples, the offline Debian corpus, online sets, any folder), how they are read
-safely whatever their mode, how they are degraded (downscaled, crappified, greyed), and the DataLoaders for the
-three tasks.
+"""Where photos come from (bundled samples, the offline Debian corpus, online sets, any folder), how they are
+degraded (downscaled, crappified, greyed), and the DataLoaders for the three tasks. Reading them safely, whatever
+their mode, is `00b_images`'s job.
 
 Docs: https://enhance-lab.github.io/enhance_lab/data.html.md"""
 
@@ -14,10 +14,11 @@ from pathlib import Path
 # enhance_lab first: importing it silences, once, fastai's import-time notices (see `__init__.py`)
 from .core import DEGRADATIONS, Profile, data_dir, get_profile
 from .corpus import default_corpus_dir, sha256_prefix
+from .images import IMAGE_EXTENSIONS, ImageReadError, image_files, image_to_tensor, open_rgb, shrink, to_grey
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from fastai.data.block import DataBlock
 from fastai.data.core import DataLoaders, TfmdDL
 from fastai.data.transforms import IndexSplitter
@@ -31,76 +32,13 @@ from fastprogress.fastprogress import progress_bar
 from fasttransform import Transform
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'SKIMAGE_TEST_PHOTOS', 'ONLINE_SETS', 'ImageReadError', 'read_image', 'open_rgb', 'image_files',
-           'split_folder', 'skimage_photos', 'sample_splits', 'OnlineDataUnavailable', 'online_photos', 'photo_splits',
-           'check_no_test_leak', 'mod_crop', 'downscale', 'upsample', 'crappify', 'superres_input', 'to_grey', 'shrink',
-           'load_photos', 'image_to_tensor', 'pil_to_batch', 'tensor_to_image', 'TensorImageInput', 'PILImageInput',
-           'Downsample', 'Greyscale', 'SeededDL', 'photo_block', 'superres_block', 'colorize_block', 'style_block',
-           'crops_dls', 'superres_dls', 'colorize_dls', 'style_dls', 'show_batch', 'show_results', 'load_style_image']
-
-# %% ../nbs/01_data.ipynb #4cf24227
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif')
-
-class ImageReadError(ValueError):
-    "An image file that cannot be used; the message names the file and the problem."
-
-def _high_depth_to_uint8(img: Image.Image) -> Image.Image:
-    "16-bit or 32-bit single-channel image scaled to 8 bits ('L')."
-    arr = np.asarray(img).astype(np.float64)
-    if img.mode == 'F': arr = arr*255 if arr.max() <= 1 else arr
-    elif arr.max() > 255: arr = arr/257
-    return Image.fromarray(np.clip(np.round(arr), 0, 255).astype(np.uint8), 'L')
-
-def _split_modes(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
-    "8-bit RGB and alpha (or None) from an image of any PIL mode."
-    if img.mode == 'P' and 'transparency' in img.info: img = img.convert('RGBA')
-    if img.mode in ('LA', 'PA', 'RGBA', 'RGBa', 'La'):
-        alpha = img.getchannel('A')
-        return img.convert('RGB'), alpha
-    if img.mode.startswith('I') or img.mode == 'F': img = _high_depth_to_uint8(img)
-    return img.convert('RGB'), None
-
-# %% ../nbs/01_data.ipynb #b4c4e722
-def read_image(path: str | Path) -> tuple[Image.Image, Image.Image | None]:
-    "Read `path` as (8-bit RGB image, alpha channel or None), EXIF orientation applied."
-    path = Path(path)
-    if not path.exists(): raise ImageReadError(f"{path}: file not found")
-    if path.is_dir(): raise ImageReadError(f"{path}: is a folder, not an image file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)     # refused below, with a clearer message
-            with Image.open(path) as img:
-                if Image.MAX_IMAGE_PIXELS and img.width*img.height > Image.MAX_IMAGE_PIXELS:
-                    raise ImageReadError(f"{path}: {img.width}x{img.height} ({img.width*img.height:,} pixels) is more than the "
-                                         f"{Image.MAX_IMAGE_PIXELS:,} allowed (a guard against decompression bombs); "
-                                         "raise PIL.Image.MAX_IMAGE_PIXELS (--max-pixels) to allow it")
-                img.load()
-                img = ImageOps.exif_transpose(img)
-    except ImageReadError: raise                                                 # too many pixels: said above
-    except PermissionError as e: raise ImageReadError(f"{path}: cannot read the file ({e.strerror})") from None
-    except UnidentifiedImageError:
-        raise ImageReadError(f"{path}: not an image file (or a format PIL cannot read)") from None
-    except Image.DecompressionBombError as e:
-        raise ImageReadError(f"{path}: image too large to open safely ({e})") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise ImageReadError(f"{path}: corrupt or truncated image ({e})") from None
-    return _split_modes(img)
-
-def open_rgb(path: str | Path, background=(255, 255, 255)) -> Image.Image:
-    "Read `path` as 8-bit RGB; any transparency is composited onto `background`."
-    rgb, alpha = read_image(path)
-    if alpha is None: return rgb
-    canvas = Image.new('RGB', rgb.size, background)
-    canvas.paste(rgb, mask=alpha)
-    return canvas
+__all__ = ['SKIMAGE_TEST_PHOTOS', 'ONLINE_SETS', 'split_folder', 'skimage_photos', 'sample_splits', 'OnlineDataUnavailable',
+           'online_photos', 'photo_splits', 'check_no_test_leak', 'mod_crop', 'downscale', 'upsample', 'crappify',
+           'superres_input', 'load_photos', 'TensorImageInput', 'PILImageInput', 'Downsample', 'Greyscale', 'SeededDL',
+           'photo_block', 'superres_block', 'colorize_block', 'style_block', 'crops_dls', 'superres_dls',
+           'colorize_dls', 'style_dls', 'show_batch', 'show_results', 'load_style_image']
 
 # %% ../nbs/01_data.ipynb #bd126aa7
-def image_files(folder: str | Path) -> list[Path]:
-    "The image files under `folder` (recursively), sorted."
-    folder = Path(folder)
-    if not folder.is_dir(): raise FileNotFoundError(f"{folder}: folder not found")
-    return sorted(p for p in folder.rglob('*') if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
-
 def _in_valid(path: Path, valid_pct: float) -> bool:
     "Deterministic split: a stable hash of the file name decides."
     return int(hashlib.sha1(path.name.encode()).hexdigest(), 16) % 10_000 < valid_pct*10_000
@@ -218,18 +156,7 @@ def superres_input(hr: Image.Image,                  # the target photo (sides m
     small = crappify(hr, scale, rng=rng) if degradation == 'crappify' else downscale(hr, scale, degradation)
     return upsample(small, hr.size)
 
-# %% ../nbs/01_data.ipynb #1e65fe6d
-def to_grey(img: Image.Image) -> Image.Image:
-    "BT.601 luma of `img`, as a 3-channel RGB image with equal channels."
-    return img.convert('L').convert('RGB')
-
 # %% ../nbs/01_data.ipynb #b60d875c
-def shrink(img: Image.Image, max_side: int | None) -> Image.Image:
-    "`img` resized (antialiased) so its long side is at most `max_side` (None: unchanged)."
-    if not max_side or max(img.size) <= max_side: return img
-    img = img.copy(); img.thumbnail((max_side, max_side), Image.LANCZOS)
-    return img
-
 def load_photos(paths: list[Path], # image files
                 min_side: int,     # photos smaller than this (the crop) are skipped
                 max_side: int,     # photos are shrunk to this long side
@@ -247,19 +174,6 @@ def load_photos(paths: list[Path], # image files
     return photos
 
 # %% ../nbs/01_data.ipynb #2136b961
-def image_to_tensor(img: Image.Image) -> torch.Tensor:
-    "PIL RGB → float tensor (3, h, w) in [0, 1]."
-    return torch.from_numpy(np.asarray(img, dtype=np.float32)/255).permute(2, 0, 1)
-
-def pil_to_batch(img: Image.Image) -> torch.Tensor:
-    "PIL RGB → a batch of one, (1, 3, h, w) float in [0, 1]: what the models, losses and metrics take."
-    return image_to_tensor(img)[None]
-
-def tensor_to_image(t: torch.Tensor, inplace: bool = False) -> Image.Image:
-    "Float tensor (3, h, w) in [0, 1] → PIL RGB, rounded and clipped (`inplace`: reuse `t`'s memory, for huge images)."
-    t = t if inplace else t.detach().clone()
-    return Image.fromarray(t.mul_(255).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy())
-
 class TensorImageInput(TensorImage):
     "A batch of model inputs (degraded photos), shown with their own title."
 

@@ -17,7 +17,9 @@ import torch
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
 
-from .data import ImageReadError, downscale, mod_crop, open_rgb, pil_to_batch, shrink, to_grey
+from .data import downscale, mod_crop
+
+from .images import ImageReadError, open_rgb, pil_to_batch, shrink, to_grey
 from .metrics import ab_error_lab, check_images, evaluate_y, psnr, rgb_to_y, shave, ssim
 from .losses import VGGTerms
 

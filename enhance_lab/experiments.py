@@ -136,7 +136,7 @@ def experiment_model(name: str,                      # a release model: a key of
     return model, config
 
 # %% ../nbs/09a_experiments.ipynb #887a50e0
-RESULT_MODULES = ('core', 'data', 'models', 'features', 'losses', 'learners', 'inference', 'training', 'metrics', 'evaluation')
+RESULT_MODULES = ('core', 'images', 'data', 'models', 'features', 'losses', 'learners', 'inference', 'training', 'metrics', 'evaluation')
 
 def code_fingerprint(modules=RESULT_MODULES,  # the library modules whose sources count
                      root: str | Path | None = None, # where their sources are (default: the installed package)

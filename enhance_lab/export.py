@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from .core import atomic_write
-from .data import open_rgb, pil_to_batch, shrink, skimage_photos
+from .data import skimage_photos
+from .images import open_rgb, pil_to_batch, shrink
 from .inference import _pad32, load_model
 
 # %% auto #0

@@ -13,11 +13,10 @@ from contextlib import nullcontext
 from pathlib import Path
 
 # enhance_lab first: importing it silences, once, fastai's import-time notices (see `__init__.py`)
-from .core import atomic_write, autocast_dtype, cache_dir, can_download, hub_cached
+from .core import IMAGENET_STATS, atomic_write, autocast_dtype, cache_dir, can_download, hub_cached
 
 import torch
 import torch.nn as nn
-from fastai.vision.core import imagenet_stats
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 from torchvision.models import vgg16, vgg16_bn
@@ -130,7 +129,7 @@ class VGGFeatures(nn.Module):
         self.body = body[:max(self.layer_ids) + 1].eval().requires_grad_(False).to(memory_format=torch.channels_last)
         self.min_size = 2**sum(isinstance(m, nn.MaxPool2d) for m in self.body)
         bgr = self.weights == 'hed'
-        mean, std = ([m/255 for m in HED_MEAN_BGR], [1/255]*3) if bgr else imagenet_stats
+        mean, std = ([m/255 for m in HED_MEAN_BGR], [1/255]*3) if bgr else IMAGENET_STATS
         self.bgr = bgr
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), persistent=False)

@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from .core import SCALES, atomic_write, data_dir, file_identity, resolve_precision
-from .data import ImageReadError, image_to_tensor, read_image, tensor_to_image, to_grey
+from .images import ImageReadError, image_to_tensor, read_image, tensor_to_image, to_grey
 from .models import ENCODERS, NORMS, EnhanceUnet, build_unet
 
 # %% auto #0

@@ -1,4 +1,4 @@
-"""fastai's `DynamicUnet` on a pretrained encoder (EfficientNet-Lite0 offline; ResNet18/34 as in the article), with
+"""fastai's `DynamicUnet` (rebuilt in plain PyTorch, weight for weight) on a pretrained encoder (EfficientNet-Lite0 offline; ResNet18/34 as in the article), with
 self-attention, batch / weight / spectral normalisation in the decoder, blur, and a residual output.
 
 Docs: https://enhance-lab.github.io/enhance_lab/models.html.md"""
@@ -10,21 +10,18 @@ from __future__ import annotations
 from contextlib import nullcontext
 from pathlib import Path
 
-# enhance_lab first: importing it silences, once, fastai's import-time notices (see `__init__.py`)
-from .core import autocast_dtype, can_download, hub_cached
+# enhance_lab first: importing it silences, once, torch's notice about weight norm (see `__init__.py`)
+from .core import IMAGENET_STATS, autocast_dtype, can_download, hub_cached
 
 import torch
 import torch.nn as nn
-from fastai.layers import NormType
-from fastai.torch_core import params
-from fastai.vision.core import imagenet_stats
-from fastai.vision.learner import create_body
-from fastai.vision.models.unet import DynamicUnet
+import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
 __all__ = ['ENCODERS', 'PRETRAINED', 'LITE_MEAN', 'LITE_STD', 'NORMS', 'efficientnet_lite0_weights_path', 'unpad_convs',
-           'resolve_encoder', 'encoder_body', 'EnhanceUnet', 'build_unet', 'unet_splitter']
+           'resolve_encoder', 'encoder_body', 'SelfAttention', 'UnetBlock', 'DynamicUnet', 'EnhanceUnet', 'build_unet',
+           'unet_splitter']
 
 # %% ../nbs/05_models.ipynb #0735e1f8
 ENCODERS = ('efficientnet_lite0', 'resnet18', 'resnet34')
@@ -88,21 +85,184 @@ def _resnet_body(name: str, pretrained: str) -> nn.Sequential:
     except Exception as e:
         raise RuntimeError(f"{name}: could not get the ImageNet weights ({type(e).__name__}: {e}). Offline? "
                            "Use encoder='efficientnet_lite0', whose weights ship with enhance_lab's dependencies.") from None
-    return create_body(model, pretrained=False, cut=-2)
+    return nn.Sequential(*list(model.children())[:-2])          # without average pooling and classifier
 
 def encoder_body(name: str = 'efficientnet_lite0', pretrained: str = 'auto') -> tuple[nn.Sequential, tuple, tuple]:
     "The encoder body (of `resolve_encoder(name, pretrained)`) and the input mean/std it expects."
     name, pretrained = resolve_encoder(name, pretrained)
     if name == 'efficientnet_lite0': return _efficientnet_lite0_body(pretrained), LITE_MEAN, LITE_STD
-    return _resnet_body(name, pretrained), *imagenet_stats
+    return _resnet_body(name, pretrained), *IMAGENET_STATS
+
+# %% ../nbs/05_models.ipynb #b98e3ef3
+NORMS = ('batch', 'weight', 'spectral', 'none')
+_NORM_LAYERS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d, nn.LayerNorm)
+
+def _batch_norm(nf: int, ndim: int = 2, zero: bool = False) -> nn.Module:
+    "fastai's `BatchNorm`: bias 1e-3, scale 1 (0 when `zero`: a residual branch that starts switched off)."
+    bn = getattr(nn, f'BatchNorm{ndim}d')(nf)
+    bn.bias.data.fill_(1e-3); bn.weight.data.fill_(0. if zero else 1.)
+    return bn
+
+def _conv_layer(ni: int, nf: int, ks: int = 3, norm: str = 'batch', relu: bool = True, ndim: int = 2, bias: bool | None = None,
+                bias_std: float = 0.01, xtra: nn.Module | None = None) -> nn.Sequential:
+    "fastai's `ConvLayer`: conv (weight- or spectral-normalised), BatchNorm ('batch', or 'batch_zero'), ReLU, then `xtra`."
+    bn = norm in ('batch', 'batch_zero')
+    conv = getattr(nn, f'Conv{ndim}d')(ni, nf, kernel_size=ks, padding=(ks - 1)//2, bias=not bn if bias is None else bias)
+    if conv.bias is not None:                                   # fastai's `init_linear`
+        if bias_std: nn.init.normal_(conv.bias, 0, bias_std)
+        else: conv.bias.data.zero_()
+    if relu: nn.init.kaiming_uniform_(conv.weight)
+    if norm == 'weight': conv = nn.utils.weight_norm(conv)
+    elif norm == 'spectral': conv = nn.utils.spectral_norm(conv)
+    layers = [conv]
+    if bn: layers.append(_batch_norm(nf, ndim, zero=norm == 'batch_zero'))
+    if relu: layers.append(nn.ReLU())
+    if xtra is not None: layers.append(xtra)
+    return nn.Sequential(*layers)
+
+def _apply_init(module: nn.Module):
+    "fastai's `apply_init`: kaiming-normal weights and zero biases for `module` and everything in it but norm layers."
+    for m in module.modules():
+        ps = list(m.parameters())
+        if isinstance(m, _NORM_LAYERS) or not ps or not ps[0].requires_grad: continue
+        if hasattr(m, 'weight'): nn.init.kaiming_normal_(m.weight)
+        if getattr(m, 'bias', None) is not None: m.bias.data.fill_(0.)
+
+def _icnr(w: Tensor, scale: int = 2) -> Tensor:
+    "ICNR (Aitken et al. 2017): the sub-pixels of each output share one kernel, so the pixel shuffle starts as nearest-neighbour upsampling."
+    ni, nf, h, k = w.shape
+    base = nn.init.kaiming_normal_(w.new_zeros([ni//scale**2, nf, h, k])).transpose(0, 1)
+    base = base.contiguous().view(ni//scale**2, nf, -1).repeat(1, 1, scale**2)
+    return base.contiguous().view([nf, ni, h, k]).transpose(0, 1)
+
+def _pixel_shuffle_icnr(ni: int, nf: int | None = None, blur: bool = False, norm: str = 'weight') -> nn.Sequential:
+    "fastai's `PixelShuffle_ICNR` (x2): 1x1 conv to 4·nf channels, ICNR init, pixel shuffle, then an optional blur."
+    nf = nf or ni
+    layers = [_conv_layer(ni, nf*4, ks=1, norm=norm, bias_std=0), nn.PixelShuffle(2)]
+    conv = layers[0][0]
+    if norm == 'weight':
+        conv.weight_v.data.copy_(_icnr(conv.weight_v.data))
+        conv.weight_g.data.copy_(((conv.weight_v.data**2).sum(dim=[1, 2, 3])**0.5)[:, None, None, None])
+    else: conv.weight.data.copy_(_icnr(conv.weight.data))
+    if blur: layers += [nn.ReplicationPad2d((1, 0, 1, 0)), nn.AvgPool2d(2, stride=1)]
+    return nn.Sequential(*layers)
+
+class SelfAttention(nn.Module):
+    "fastai's self-attention (SAGAN): every pixel attends to every other; `gamma` starts at 0, so the layer starts as the identity."
+    def __init__(self, n_channels: int):
+        super().__init__()
+        self.query, self.key, self.value = [_conv_layer(n_channels, c, ks=1, norm='spectral', relu=False, ndim=1, bias=False)
+                                            for c in (n_channels//8, n_channels//8, n_channels)]
+        self.gamma = nn.Parameter(torch.tensor([0.]))
+
+    def forward(self, x: Tensor) -> Tensor:
+        size = x.size()
+        x = x.view(*size[:2], -1)
+        f, g, h = self.query(x), self.key(x), self.value(x)
+        beta = F.softmax(torch.bmm(f.transpose(1, 2), g), dim=1)
+        return (self.gamma*torch.bmm(h, beta) + x).view(*size).contiguous()
+
+class UnetBlock(nn.Module):
+    "fastai's `UnetBlock`: upsample the decoder's features, concatenate the encoder's skip features (batch-normed), two convs."
+    def __init__(self, up_in_c: int, x_in_c: int, final_div: bool = True, blur: bool = False, self_attention: bool = False,
+                 norm: str = 'batch'):
+        super().__init__()
+        self.shuf = _pixel_shuffle_icnr(up_in_c, up_in_c//2, blur=blur, norm=norm)
+        self.bn = _batch_norm(x_in_c)
+        ni = up_in_c//2 + x_in_c
+        nf = ni if final_div else ni//2
+        self.conv1 = _conv_layer(ni, nf, norm=norm)
+        self.conv2 = _conv_layer(nf, nf, norm=norm, xtra=SelfAttention(nf) if self_attention else None)
+        self.relu = nn.ReLU()
+        _apply_init(nn.Sequential(self.conv1, self.conv2))
+
+    def forward(self, up_in: Tensor, skip: Tensor) -> Tensor:
+        up = self.shuf(up_in)
+        if up.shape[-2:] != skip.shape[-2:]: up = F.interpolate(up, skip.shape[-2:], mode='nearest')
+        return self.conv2(self.conv1(self.relu(torch.cat([up, self.bn(skip)], dim=1))))
+
+class _ResBlock(nn.Module):
+    "fastai's `ResBlock` as the U-Net's head uses it: two convs (the second without ReLU, its BatchNorm starting at 0) plus the input."
+    def __init__(self, nf: int, norm: str):
+        super().__init__()
+        self.convpath = nn.Sequential(_conv_layer(nf, nf, norm=norm), _conv_layer(nf, nf, norm='batch_zero' if norm == 'batch' else norm, relu=False))
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: Tensor) -> Tensor: return self.act(self.convpath(x) + x)
+
+class _ResizeToInput(nn.Module):
+    "Nearest-neighbour resize to the U-Net input's size (a no-op when the sizes agree)."
+    def forward(self, x: Tensor, inp: Tensor) -> Tensor:
+        return x if x.shape[-2:] == inp.shape[-2:] else F.interpolate(x, inp.shape[-2:], mode='nearest')
+
+class _CatInput(nn.Module):
+    "The U-Net input appended to the features (fastai's dense `MergeLayer`, the 'last cross')."
+    def forward(self, x: Tensor, inp: Tensor) -> Tensor: return torch.cat([x, inp], dim=1)
+
+class _SigmoidRange(nn.Module):
+    "Squash to (low, high) with a sigmoid."
+    def __init__(self, low: float, high: float): super().__init__(); self.low, self.high = low, high
+    def forward(self, x: Tensor) -> Tensor: return torch.sigmoid(x)*(self.high - self.low) + self.low
+
+def _trace_encoder(encoder: nn.Sequential, size: tuple) -> list[Tensor]:
+    "Each encoder stage's output for a uniform random input of `size` (fastai's `dummy_eval`); leaves the encoder in eval mode."
+    x = next(encoder.parameters()).new_empty(1, 3, *size).uniform_(-1., 1.)
+    outs = []
+    with torch.no_grad():
+        for stage in encoder.eval(): x = stage(x); outs.append(x)
+    return outs
+
+class DynamicUnet(nn.Module):
+    "fastai's `DynamicUnet` in plain PyTorch (same modules, parameter names and initialisation): a decoder grown to fit `encoder`."
+    def __init__(self,
+                 encoder: nn.Sequential,       # stages whose outputs shrink; a skip leaves the last stage at each resolution
+                 n_out: int,                   # output channels
+                 img_size: tuple,              # a size to trace the encoder at (any multiple of 32 runs later)
+                 blur: bool = False,           # blur after each pixel shuffle
+                 self_attention: bool = False, # self-attention in the third-last decoder block
+                 y_range: tuple | None = None, # squash the output to this range with a sigmoid
+                 norm: str = 'batch',          # the decoder convs' normalisation: 'batch', 'weight', 'spectral' or 'none'
+                ):
+        super().__init__()
+        sizes = [o.shape for o in _trace_encoder(encoder, img_size)]
+        self.skips = [i for i in range(len(sizes) - 1) if sizes[i][-1] != sizes[i + 1][-1]][::-1]
+        feats = _trace_encoder(encoder, img_size)           # traced twice, as fastai does: the same random numbers drawn
+        ni = sizes[-1][1]
+        middle = nn.Sequential(_conv_layer(ni, ni*2, norm=norm), _conv_layer(ni*2, ni, norm=norm)).eval()
+        with torch.no_grad(): x = middle(feats[-1])
+        layers = [encoder, _batch_norm(ni), nn.ReLU(), middle]
+        for i, idx in enumerate(self.skips):
+            block = UnetBlock(x.shape[1], sizes[idx][1], final_div=i != len(self.skips) - 1, blur=blur,
+                              self_attention=self_attention and i == len(self.skips) - 3, norm=norm).eval()
+            layers.append(block)
+            with torch.no_grad(): x = block(x, feats[idx])
+        ni = x.shape[1]
+        if tuple(img_size) != tuple(sizes[0][-2:]): layers.append(_pixel_shuffle_icnr(ni, norm=norm))
+        layers += [_ResizeToInput(), _CatInput(), _ResBlock(ni + 3, norm), _conv_layer(ni + 3, n_out, ks=1, relu=False, norm=norm)]
+        _apply_init(nn.Sequential(layers[3], layers[-2]))
+        if y_range is not None: layers.append(_SigmoidRange(*y_range))
+        self.layers = nn.ModuleList(layers)
+
+    def __getitem__(self, i): return self.layers[i]
+
+    def forward(self, inp: Tensor) -> Tensor:
+        encoder, bn, relu, middle, *decoder = self.layers
+        skips, x = {}, inp
+        for i, stage in enumerate(encoder):
+            x = stage(x)
+            if i in self.skips: skips[i] = x
+        x = middle(relu(bn(x)))
+        for block, i in zip(decoder, self.skips): x = block(x, skips[i])
+        for layer in decoder[len(self.skips):]:
+            x = layer(x, inp) if isinstance(layer, (_ResizeToInput, _CatInput)) else layer(x)
+        return x
+
 
 # %% ../nbs/05_models.ipynb #3b5c06ff
-NORMS = {'batch': NormType.Batch, 'weight': NormType.Weight, 'spectral': NormType.Spectral, 'none': None}
-
 class EnhanceUnet(nn.Module):
     "A DynamicUnet on [0, 1] RGB: normalises for its encoder; output is input + s·unet(input) when `residual`."
     def __init__(self,
-                 unet: DynamicUnet, # fastai's DynamicUnet
+                 unet: DynamicUnet, # the U-Net
                  mean,              # the encoder's input mean (per channel)
                  std,               # the encoder's input std
                  residual: bool,    # output = input + learnt scale · U-Net(input)
@@ -142,12 +302,12 @@ def build_unet(encoder: str = 'efficientnet_lite0', # 'efficientnet_lite0', 'res
     body, mean, std = encoder_body(encoder, pretrained)
     y_range = None if residual else (-0.05, 1.05)
     unet = DynamicUnet(body, n_out=3, img_size=(img_size, img_size), blur=blur, self_attention=self_attention,
-                       y_range=y_range, norm_type=NORMS[norm])
+                       y_range=y_range, norm=norm)
     config = dict(encoder=encoder, pretrained=pretrained, norm=norm, self_attention=self_attention, blur=blur, residual=residual)
     return EnhanceUnet(unet, mean, std, residual, config)
 
 def unet_splitter(model: EnhanceUnet) -> list:
     "Parameter groups (encoder, rest) so `Learner.freeze` freezes the pretrained encoder."
     encoder = model.unet[0]
-    ids = {id(p) for p in params(encoder)}
-    return [params(encoder), [p for p in params(model) if id(p) not in ids]]
+    ids = {id(p) for p in encoder.parameters()}
+    return [list(encoder.parameters()), [p for p in model.parameters() if id(p) not in ids]]

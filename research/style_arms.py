@@ -19,7 +19,8 @@ from PIL import Image
 from fastai.torch_core import set_seed
 
 from enhance_lab.core import cache_dir, get_profile
-from enhance_lab.data import image_to_tensor, load_style_image, open_rgb, shrink, style_dls
+from enhance_lab.data import load_style_image, style_dls
+from enhance_lab.images import image_to_tensor, open_rgb, shrink
 from enhance_lab.evaluation import mean_table, style_table
 from enhance_lab.experiments import experiment_setup
 from enhance_lab.inference import stylize_image
