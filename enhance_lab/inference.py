@@ -8,7 +8,7 @@ Docs: https://enhance-lab.github.io/enhance_lab/inference.html.md"""
 
 # %% ../nbs/07_inference.ipynb #90063478
 from __future__ import annotations
-import json, os
+import json, math, os
 from pathlib import Path
 from typing import Callable
 
@@ -208,11 +208,12 @@ def _ramp(n: int, overlap: int, start: bool, end: bool) -> Tensor:
         if end: r[-k:] = edge.flip(0)
     return r
 
-def _starts(size: int, tile: int, step: int) -> list[int]:
-    "Tile start positions covering `size`."
-    if size <= tile: return [0]
-    starts = list(range(0, size - tile, step)) + [size - tile]
-    return sorted(set(starts))
+def _tiles(size: int, tile: int, overlap: int) -> tuple[list[int], int]:
+    "Starts and side of the fewest tiles of at most `tile` px that cover `size` sharing ≥ `overlap` px, as small as that allows (up to a multiple of 32), evenly spread."
+    if size <= tile: return [0], size
+    n = math.ceil((size - overlap)/(tile - overlap))
+    side = min(tile, math.ceil((size + (n - 1)*overlap)/n/32)*32)
+    return [round(k*(size - side)/(n - 1)) for k in range(n)], side
 
 def predict(model,                  # an `EnhanceUnet` (eval mode)
             image: Tensor,          # (3, h, w), float in [0, 1] or uint8
@@ -233,15 +234,13 @@ def _predict_rows(model, image: Tensor, tile: int | None, overlap: int, progress
     device = next(model.parameters()).device
     _, h, w = image.shape
     if tile is None or (h <= tile and w <= tile): return write(0, h, _run(model, image[None].to(device))[0].clamp(0, 1).cpu())
-    ys, xs = _starts(h, tile, tile - overlap), _starts(w, tile, tile - overlap)
+    (ys, th), (xs, tw) = _tiles(h, tile, overlap), _tiles(w, tile, overlap)
     ticks = iter(progress_bar(range(len(ys)*len(xs)), leave=False) if progress else range(len(ys)*len(xs)))   # one per tile
     carried = None                      # the previous row of tiles' part that this row overlaps: (sums, weights)
     for i, y in enumerate(ys):          # one row of tiles at a time: memory holds a band, never the whole image in floats
-        th = min(tile, h - y)
         band, weight = torch.zeros(3, th, w), torch.zeros(1, th, w)
         if carried: n = carried[0].shape[1]; band[:, :n], weight[:, :n] = carried
         for x in xs:
-            tw = min(tile, w - x)
             pred = _run(model, image[None, :, y:y+th, x:x+tw].to(device))[0].cpu()
             wgt = torch.outer(_ramp(th, overlap, y > 0, y + th < h), _ramp(tw, overlap, x > 0, x + tw < w))[None]
             band[:, :, x:x+tw] += pred*wgt
