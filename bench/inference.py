@@ -8,7 +8,8 @@ the top-left corner, the last one mostly overlap). Start-up on its own: fresh pr
 the inference path, and load a model. And the accuracy of bfloat16 inference against float32 on the held-out photos.
 Machine quiet; nothing else running.
 
-    python bench/inference.py            # writes bench/RESULTS-inference.md and bench/inference.json
+    python bench/inference.py                  # writes bench/RESULTS-inference.md and bench/inference.json
+    python bench/inference.py --markdown-only  # rewrites RESULTS-inference.md from inference.json
 """
 import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -126,8 +127,8 @@ def precision_check(name: str = 'superres-x2', max_side: int = 384) -> dict:
 
 def table(rows: list[dict], cols: list[str]) -> str:
     "A Markdown table of `cols`."
-    fmt = lambda v: f'{v:.2f}' if isinstance(v, float) else str(v)
-    return '\n'.join(['| ' + ' | '.join(cols) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(fmt(r.get(c, '')) for c in cols) + ' |' for r in rows])
+    cell = lambda v: (f'{v:.2f}' if isinstance(v, float) else str(v)).replace('|', '\\|')
+    return '\n'.join(['| ' + ' | '.join(map(cell, cols)) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(cell(r.get(c, '')) for c in cols) + ' |' for r in rows])
 
 
 def main():
@@ -135,7 +136,9 @@ def main():
     ap.add_argument('--sizes', type=float, nargs='+', default=list(OUT_SIZES))
     ap.add_argument('--baseline-sizes', type=float, nargs='+', default=[1, 3])
     ap.add_argument('--models', nargs='+', default=None)
+    ap.add_argument('--markdown-only', action='store_true', help='rewrite RESULTS-inference.md from inference.json, measuring nothing')
     a = ap.parse_args()
+    if a.markdown_only: return write_markdown(json.loads((HERE/'inference.json').read_text()))
     t0 = time.time()
     names = a.models or list(bundled_models())
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,7 +149,14 @@ def main():
     print(json.dumps(precision), flush=True)
     machine = {'cpu cores': os.cpu_count(), 'machine': platform.machine(), 'torch': torch.__version__, 'threads': torch.get_num_threads(),
                'precision': resolve_precision('auto', 'cpu'), 'date': time.strftime('%Y-%m-%d'), 'wall minutes': round((time.time() - t0)/60, 1)}
-    (HERE/'inference.json').write_text(json.dumps({'machine': machine, 'start_up': startup, 'fresh': fresh_r, 'steady': steady_r, 'precision': precision}, indent=1, default=float))
+    data = {'machine': machine, 'start_up': startup, 'fresh': fresh_r, 'steady': steady_r, 'precision': precision}
+    (HERE/'inference.json').write_text(json.dumps(data, indent=1, default=float))
+    write_markdown(data)
+
+
+def write_markdown(data: dict):
+    "bench/RESULTS-inference.md from the measurements in `data` (what `inference.json` holds)."
+    machine, startup, fresh_r, steady_r, precision = (data[k] for k in ('machine', 'start_up', 'fresh', 'steady', 'precision'))
     md = [f"# Inference as a user meets it\n\nWritten by `python bench/inference.py` on {machine['date']}: {machine['cpu cores']} CPU cores "
           f"({machine['machine']}), torch {machine['torch']}, {machine['threads']} threads, inference precision {machine['precision']}; "
           f"benchmark wall time {machine['wall minutes']} min. Input: scikit-image's astronaut (4:3 crop) resized to the input size.\n",
