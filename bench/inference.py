@@ -41,6 +41,13 @@ def photo(size: tuple[int, int]) -> Image.Image:
     return img.resize(size, Image.BICUBIC)
 
 
+def input_size(config: dict, mp: float) -> tuple[int, int]:
+    "The input size that gives the `mp` output size for a model with `config` (super-resolution divides by its scale)."
+    scale = config['scale'] if config['task'] == 'superres' else 1
+    w, h = OUT_SIZES[mp]
+    return w//scale, h//scale
+
+
 def fresh(args: list[str]) -> tuple[float, float]:
     "Wall seconds and peak RSS (GB) of one fresh process running `args`."
     t0 = time.perf_counter()
@@ -71,12 +78,11 @@ def steady(name: str, sizes: list[float], baseline_sizes: list[float]) -> list[d
     "Steady-state rows for model `name`: seconds per output MP with today's tile plan and with the baseline's."
     model, config = load_model(name)
     fn = task_function(model, config)
-    scale = config.get('scale') or 1 if config['task'] == 'superres' else 1
     fn(photo((64, 48)))                                                           # warm-up
     rows = []
     for mp in sizes:
         w, h = OUT_SIZES[mp]
-        img = photo((w//scale, h//scale))
+        img = photo(input_size(config, mp))
         new, seconds, rss = timed(lambda: fn(img))
         row = {'model': name, 'output MP': mp, 'output': f'{w}x{h}', 'seconds': seconds, 's per MP': seconds/(w*h/1e6), 'peak RSS GB': rss}
         if mp in baseline_sizes:
@@ -96,11 +102,10 @@ def fresh_rows(names: list[str], sizes: list[float], work: Path) -> list[dict]:
     rows = []
     for name in names:
         _, config = load_model(name)
-        scale = config.get('scale') or 1 if config['task'] == 'superres' else 1
         for mp in sizes:
             w, h = OUT_SIZES[mp]
             src, dst = work/f'{name}-{mp}.png', work/f'{name}-{mp}-out.png'
-            photo((w//scale, h//scale)).save(src)
+            photo(input_size(config, mp)).save(src)
             dst.unlink(missing_ok=True)
             wall, rss = fresh([sys.executable, '-m', 'enhance_lab.cli', COMMANDS[config['task']], str(src), '-o', str(dst), '--model', name])
             rows.append({'model': name, 'output MP': mp, 'output': f'{w}x{h}', 'wall seconds': wall, 'peak RSS GB': rss})
