@@ -5,11 +5,13 @@ For each bundled model and output size (0.3, 1, 3 and 12 megapixels): the comman
 peak memory of that process), and the steady state (model loaded, after a warm-up: seconds per output megapixel),
 against a baseline run in the same process: the tile plan used before this benchmark (tiles of the full side from
 the top-left corner, the last one mostly overlap). Start-up on its own: fresh processes that import torch, import
-the inference path, and load a model. And the accuracy of bfloat16 inference against float32 on the held-out photos.
-Machine quiet; nothing else running.
+the inference path, and load a model. The accuracy of bfloat16 inference against float32 on the held-out photos.
+The largest tile side `auto` may use, swept on the x2 model (seconds per output MP at 1 and 3 MP). And one tile's
+forward pass in ONNX Runtime against PyTorch, same input, same process. Machine quiet; nothing else running.
 
-    python bench/inference.py                  # writes bench/RESULTS-inference.md and bench/inference.json
-    python bench/inference.py --markdown-only  # rewrites RESULTS-inference.md from inference.json
+    python bench/inference.py                       # writes bench/RESULTS-inference.md and bench/inference.json
+    python bench/inference.py --sections tiles onnx # measures only these; the other sections are kept from inference.json
+    python bench/inference.py --markdown-only       # rewrites RESULTS-inference.md from inference.json
 """
 import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -97,9 +99,10 @@ def steady(name: str, sizes: list[float], baseline_sizes: list[float]) -> list[d
     return rows
 
 
-def fresh_rows(names: list[str], sizes: list[float], work: Path) -> list[dict]:
+def fresh_rows(names: list[str], sizes: list[float]) -> list[dict]:
     "The command a user types, per model and output size, in a fresh process."
-    rows = []
+    rows, tmp = [], tempfile.TemporaryDirectory()
+    work = Path(tmp.name)
     for name in names:
         _, config = load_model(name)
         for mp in sizes:
@@ -110,6 +113,7 @@ def fresh_rows(names: list[str], sizes: list[float], work: Path) -> list[dict]:
             wall, rss = fresh([sys.executable, '-m', 'enhance_lab.cli', COMMANDS[config['task']], str(src), '-o', str(dst), '--model', name])
             rows.append({'model': name, 'output MP': mp, 'output': f'{w}x{h}', 'wall seconds': wall, 'peak RSS GB': rss})
             print(json.dumps(rows[-1]), flush=True)
+    tmp.cleanup()
     return rows
 
 
@@ -130,10 +134,52 @@ def precision_check(name: str = 'superres-x2', max_side: int = 384) -> dict:
             'largest |difference| on one photo (dB)': float((wide['bf16'] - wide['fp32']).abs().max()), 'seconds': time.time() - t0}
 
 
+def tile_sweep(name: str = 'superres-x2', sides: tuple = (256, 320, 384, 448, 512, 640), sizes: tuple = (1, 3)) -> list[dict]:
+    "Steady seconds per output MP of model `name` with tiles of at most each side (the plan of `_tiles`), after a warm-up."
+    model, config = load_model(name)
+    task_function(model, config)(photo((64, 48)))
+    rows = []
+    for mp in sizes:
+        img, (w, h) = photo(input_size(config, mp)), OUT_SIZES[mp]
+        for side in sides:
+            _, seconds, rss = timed(lambda: task_function(model, config, side)(img))
+            rows.append({'model': name, 'output MP': mp, 'output': f'{w}x{h}', 'largest tile': side, 'seconds': seconds,
+                         's per MP': seconds/(w*h/1e6), 'peak RSS GB': rss})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def onnx_vs_torch(name: str = 'superres-x2', sides: tuple = (384, 512), reps: int = 5) -> list[dict]:
+    "Median seconds of one tile's forward pass (a crop of the photo) in PyTorch and in ONNX Runtime, same process, and their largest difference."
+    import onnxruntime as ort
+    from enhance_lab.export import export_onnx
+    from enhance_lab.images import pil_to_batch
+    model, _ = load_model(name, precision='fp32')
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path, _ = export_onnx(name, Path(tmp)/'model.onnx')
+        session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+        for side in sides:
+            x = pil_to_batch(photo((side, side)))
+            with torch.no_grad():
+                run_torch = lambda: model(x)
+                run_onnx = lambda: session.run(None, {'image': x.numpy()})[0]
+                expected, got = run_torch().numpy(), run_onnx()                 # warm-up, and the outputs compared
+                t_torch = statistics.median(timed(run_torch)[1] for _ in range(reps))
+                t_onnx = statistics.median(timed(run_onnx)[1] for _ in range(reps))
+            rows.append({'model': name, 'tile': f'{side}x{side}', 'PyTorch seconds': t_torch, 'ONNX Runtime seconds': t_onnx,
+                         'ONNX Runtime speed-up': t_torch/t_onnx, 'max |ONNX - PyTorch|': f'{np.abs(got - expected).max():.1e}'})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def table(rows: list[dict], cols: list[str]) -> str:
     "A Markdown table of `cols`."
     cell = lambda v: (f'{v:.2f}' if isinstance(v, float) else str(v)).replace('|', '\\|')
     return '\n'.join(['| ' + ' | '.join(map(cell, cols)) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(cell(r.get(c, '')) for c in cols) + ' |' for r in rows])
+
+
+SECTIONS = ['start_up', 'fresh', 'steady', 'precision', 'tiles', 'onnx']
 
 
 def main():
@@ -141,40 +187,58 @@ def main():
     ap.add_argument('--sizes', type=float, nargs='+', default=list(OUT_SIZES))
     ap.add_argument('--baseline-sizes', type=float, nargs='+', default=[1, 3])
     ap.add_argument('--models', nargs='+', default=None)
+    ap.add_argument('--sections', nargs='+', choices=SECTIONS, default=SECTIONS, help='measure only these; keep the others from inference.json')
     ap.add_argument('--markdown-only', action='store_true', help='rewrite RESULTS-inference.md from inference.json, measuring nothing')
     a = ap.parse_args()
-    if a.markdown_only: return write_markdown(json.loads((HERE/'inference.json').read_text()))
-    t0 = time.time()
+    data = json.loads((HERE/'inference.json').read_text()) if (HERE/'inference.json').exists() else {'machine': {}, 'minutes': {}}
+    if a.markdown_only: return write_markdown(data)
     names = a.models or list(bundled_models())
-    with tempfile.TemporaryDirectory() as tmp:
-        startup = start_up()
-        fresh_r = fresh_rows(names, a.sizes, Path(tmp))
-    steady_r = [r for n in names for r in steady(n, a.sizes, a.baseline_sizes)]
-    precision = precision_check()
-    print(json.dumps(precision), flush=True)
-    machine = {'cpu cores': os.cpu_count(), 'machine': platform.machine(), 'torch': torch.__version__, 'threads': torch.get_num_threads(),
-               'precision': resolve_precision('auto', 'cpu'), 'date': time.strftime('%Y-%m-%d'), 'wall minutes': round((time.time() - t0)/60, 1)}
-    data = {'machine': machine, 'start_up': startup, 'fresh': fresh_r, 'steady': steady_r, 'precision': precision}
+    measure = {'start_up': start_up,
+               'fresh': lambda: fresh_rows(names, a.sizes),
+               'steady': lambda: [r for n in names for r in steady(n, a.sizes, a.baseline_sizes)],
+               'precision': precision_check, 'tiles': tile_sweep, 'onnx': onnx_vs_torch}
+    for section in a.sections:
+        t0 = time.time()
+        data[section] = measure[section]()
+        data.setdefault('minutes', {})[section] = round((time.time() - t0)/60, 1)
+        if section == 'precision': print(json.dumps(data[section]), flush=True)
+    data['machine'] = {'cpu cores': os.cpu_count(), 'machine': platform.machine(), 'torch': torch.__version__, 'threads': torch.get_num_threads(),
+                       'precision': resolve_precision('auto', 'cpu')}
+    data.setdefault('dates', {}).update({k: time.strftime('%Y-%m-%d') for k in a.sections})
     (HERE/'inference.json').write_text(json.dumps(data, indent=1, default=float))
     write_markdown(data)
 
 
 def write_markdown(data: dict):
-    "bench/RESULTS-inference.md from the measurements in `data` (what `inference.json` holds)."
-    machine, startup, fresh_r, steady_r, precision = (data[k] for k in ('machine', 'start_up', 'fresh', 'steady', 'precision'))
-    md = [f"# Inference as a user meets it\n\nWritten by `python bench/inference.py` on {machine['date']}: {machine['cpu cores']} CPU cores "
-          f"({machine['machine']}), torch {machine['torch']}, {machine['threads']} threads, inference precision {machine['precision']}; "
-          f"benchmark wall time {machine['wall minutes']} min. Input: scikit-image's astronaut (4:3 crop) resized to the input size.\n",
-          "## Start-up (fresh processes, median of 3)\n", table([{'step': k, 'seconds': v} for k, v in startup.items()], ['step', 'seconds']),
-          "\n## The command, in a fresh process (start-up, model loading and the work)\n",
-          table(fresh_r, ['model', 'output MP', 'output', 'wall seconds', 'peak RSS GB']),
-          "\n## Steady state (model loaded, after a warm-up), against the baseline tile plan in the same process\n",
-          "Baseline: tiles of the full side placed every side − 64 px from the top-left corner (the plan before this benchmark).\n",
-          table(steady_r, ['model', 'output MP', 'output', 'seconds', 's per MP', 'peak RSS GB', 'baseline seconds', 'speed-up',
-                           'max |new - baseline| (grey levels)', 'mean |new - baseline|']),
-          f"\n## Precision: bfloat16 against float32 on the held-out photos\n\nThis CPU's native bfloat16: {machine['precision'] == 'bf16'} "
-          "(without it, 'auto' runs float32 and bfloat16 is emulated: slower, so only its accuracy matters here).\n",
-          table([precision], list(precision))]
+    "bench/RESULTS-inference.md from the measurements in `data` (what `inference.json` holds); sections not measured yet are left out."
+    machine, dates, minutes = data['machine'], data['dates'], data['minutes']
+    md = [f"# Inference as a user meets it\n\nWritten by `python bench/inference.py`: {machine['cpu cores']} CPU cores ({machine['machine']}), "
+          f"torch {machine['torch']}, {machine['threads']} threads, inference precision {machine['precision']}. "
+          f"Measured on: {', '.join(f'{k} {v}' for k, v in dates.items())}. Wall minutes: {'; '.join(f'{k}: {v}' for k, v in minutes.items())}. "
+          "Input: scikit-image's astronaut (4:3 crop) resized to the input size.\n"]
+    if 'start_up' in data:
+        md += ["## Start-up (fresh processes, median of 3)\n", table([{'step': k, 'seconds': v} for k, v in data['start_up'].items()], ['step', 'seconds'])]
+    if 'fresh' in data:
+        md += ["\n## The command, in a fresh process (start-up, model loading and the work)\n",
+               table(data['fresh'], ['model', 'output MP', 'output', 'wall seconds', 'peak RSS GB'])]
+    if 'steady' in data:
+        md += ["\n## Steady state (model loaded, after a warm-up), against the baseline tile plan in the same process\n",
+               "Baseline: tiles of the full side placed every side − 64 px from the top-left corner (the plan before this benchmark).\n",
+               table(data['steady'], ['model', 'output MP', 'output', 'seconds', 's per MP', 'peak RSS GB', 'baseline seconds', 'speed-up',
+                                      'max |new - baseline| (grey levels)', 'mean |new - baseline|'])]
+    if 'precision' in data:
+        md += [f"\n## Precision: bfloat16 against float32 on the held-out photos\n\nThis CPU's native bfloat16: {machine['precision'] == 'bf16'} "
+               "(without it, 'auto' runs float32 and bfloat16 is emulated: slower, so only its accuracy matters here).\n",
+               table([data['precision']], list(data['precision']))]
+    if 'tiles' in data:
+        fastest = {mp: min((r for r in data['tiles'] if r['output MP'] == mp), key=lambda r: r['s per MP']) for mp in {r['output MP'] for r in data['tiles']}}
+        md += ["\n## The largest tile side (steady state, the tile plan of `_tiles` under each limit)\n",
+               "`auto` uses tiles of at most 512 px when memory allows. Fastest here: " +
+               ', '.join(f"{r['largest tile']} px at {mp:g} MP ({r['s per MP']:.2f} s per MP)" for mp, r in sorted(fastest.items())) + ".\n",
+               table(data['tiles'], ['model', 'output MP', 'output', 'largest tile', 'seconds', 's per MP', 'peak RSS GB'])]
+    if 'onnx' in data:
+        md += ["\n## ONNX Runtime against PyTorch (one tile's forward pass, float32, same input, same process, median of 5)\n",
+               table(data['onnx'], list(data['onnx'][0]))]
     (HERE/'RESULTS-inference.md').write_text('\n'.join(md) + '\n')
     print((HERE/'RESULTS-inference.md').read_text())
 
