@@ -29,7 +29,7 @@ from enhance_lab.training import Checkpoint, CheckpointError, load_checkpoint
 from enhance_lab.losses import _DISTANCES, EnhanceLoss, VGGTerms, gram_matrix
 
 REFERENCE = dict(feature_criterion='l1', gram_criterion='l1', gram=10., residual=True, norm='spectral', attention=True, size=128, bs=8,
-                 gram_cells=1)
+                 gram_cells=1, padding='zeros')
 ARMS = {
     'reference': {},                                                   # the article's recipe (24's "style Gram weight 10")
     'feature-mse': {'feature_criterion': 'mse'},                       # content as squared distance (Johnson et al.)
@@ -38,6 +38,8 @@ ARMS = {
     'no-attention': {'attention': False},
     'crop-256': {'size': 256, 'bs': 2},                                # the same pixels per step, 4x the area per crop
     'cell-gram': {'gram_cells': 2},                                    # the style term per quarter of each crop: no single patch can carry it
+    'reflect': {'padding': 'reflect'},                                 # every convolution pads by reflection: no border tells the network where it is
+    'cell-gram-g3-reflect': {'gram_cells': 2, 'gram': 3., 'padding': 'reflect'},   # cell-gram keeping more of the photo, without the border frame
 }
 class CellGramTerms(VGGTerms):
     "The Gram term computed on each cell of an n x n grid of every crop, each against the painting's: a style that lives in one patch scores badly."
@@ -54,6 +56,14 @@ class CellGramTerms(VGGTerms):
             return sum(gd(gram_matrix(c), g.to(p.device).expand(len(p), -1, -1)) for c in cells)/len(cells)
         gram = sum(w*cell_distance(p, g) for w, p, g in zip(self.gram_weights, p_acts, self.style_grams))
         return {'feature': feature, 'gram': gram}
+
+
+def reflect_padding(model: torch.nn.Module):
+    "Pad every convolution of `model` by reflection instead of zeros (EfficientNet-Lite's separate zero-pad layers too)."
+    for module in list(model.modules()):
+        for name, child in module.named_children():
+            if isinstance(child, torch.nn.ZeroPad2d): setattr(module, name, torch.nn.ReflectionPad2d(child.padding))
+        if isinstance(module, torch.nn.Conv2d) and any(module.padding): module.padding_mode = 'reflect'
 
 
 STEPS, EVERY, LR, SEED = 1000, 100, 1e-3, 0
@@ -75,6 +85,7 @@ def train_arm(name: str):
     learn = enhance_learner(dls, 'style', loss, norm=arm['norm'], self_attention=arm['attention'], residual=arm['residual'],
                             profile=p, seed=SEED)
     learn.freeze()
+    if arm['padding'] == 'reflect': reflect_padding(learn.model)
     extra = {'arm': name, 'steps': STEPS}
     start = 0
     if (folder/'latest.json').exists():
