@@ -6,8 +6,9 @@ peak memory of that process), and the steady state (model loaded, after a warm-u
 against a baseline run in the same process: the tile plan used before this benchmark (tiles of the full side from
 the top-left corner, the last one mostly overlap). Start-up on its own: fresh processes that import torch, import
 the inference path, and load a model. The accuracy of bfloat16 inference against float32 on the held-out photos.
-The largest tile side `auto` may use, swept on the x2 model (seconds per output MP at 1 and 3 MP). And one tile's
-forward pass in ONNX Runtime against PyTorch, same input, same process. Machine quiet; nothing else running.
+The largest tile side `auto` may use, swept on the x2 model (seconds per output MP at 1 and 3 MP); self-attention's
+share of one tile's forward pass by tile side. And one tile's forward pass in ONNX Runtime against PyTorch, same
+input, same process. Machine quiet; nothing else running.
 
     python bench/inference.py                       # writes bench/RESULTS-inference.md and bench/inference.json
     python bench/inference.py --sections tiles onnx # measures only these; the other sections are kept from inference.json
@@ -173,13 +174,32 @@ def onnx_vs_torch(name: str = 'superres-x2', sides: tuple = (384, 512), reps: in
     return rows
 
 
+def attention_cost(name: str = 'superres-x2', sides: tuple = (256, 384, 512, 640), reps: int = 7) -> list[dict]:
+    "Median seconds of one tile's forward pass with the model's self-attention and with it skipped (its cost only: the output differs)."
+    from enhance_lab.models import SelfAttention
+    model, _ = load_model(name)
+    rows = []
+    for side in sides:
+        x = torch.rand(1, 3, side, side)
+        with torch.no_grad():
+            model(x)                                                             # warm-up
+            full = statistics.median(timed(lambda: model(x))[1] for _ in range(reps))
+            attend, SelfAttention.forward = SelfAttention.forward, lambda self, x: x
+            try: model(x); skipped = statistics.median(timed(lambda: model(x))[1] for _ in range(reps))
+            finally: SelfAttention.forward = attend
+        rows.append({'model': name, 'tile': f'{side}x{side}', 'seconds': full, 'without self-attention': skipped,
+                     'self-attention share': f'{100*(1 - skipped/full):.0f} %', 's per tile MP': full/(side*side/1e6)})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def table(rows: list[dict], cols: list[str]) -> str:
     "A Markdown table of `cols`."
     cell = lambda v: (f'{v:.2f}' if isinstance(v, float) else str(v)).replace('|', '\\|')
     return '\n'.join(['| ' + ' | '.join(map(cell, cols)) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(cell(r.get(c, '')) for c in cols) + ' |' for r in rows])
 
 
-SECTIONS = ['start_up', 'fresh', 'steady', 'precision', 'tiles', 'onnx']
+SECTIONS = ['start_up', 'fresh', 'steady', 'precision', 'tiles', 'attention', 'onnx']
 
 
 def main():
@@ -196,7 +216,7 @@ def main():
     measure = {'start_up': start_up,
                'fresh': lambda: fresh_rows(names, a.sizes),
                'steady': lambda: [r for n in names for r in steady(n, a.sizes, a.baseline_sizes)],
-               'precision': precision_check, 'tiles': tile_sweep, 'onnx': onnx_vs_torch}
+               'precision': precision_check, 'tiles': tile_sweep, 'attention': attention_cost, 'onnx': onnx_vs_torch}
     for section in a.sections:
         t0 = time.time()
         data[section] = measure[section]()
@@ -236,6 +256,10 @@ def write_markdown(data: dict):
                "`auto` uses tiles of at most 512 px when memory allows. Fastest here: " +
                ', '.join(f"{r['largest tile']} px at {mp:g} MP ({r['s per MP']:.2f} s per MP)" for mp, r in sorted(fastest.items())) + ".\n",
                table(data['tiles'], ['model', 'output MP', 'output', 'largest tile', 'seconds', 's per MP', 'peak RSS GB'])]
+    if 'attention' in data:
+        md += ["\n## Self-attention's cost (one tile's forward pass, model loaded, median of 7)\n",
+               "Every pixel attends to every other at the decoder level that has attention, so its cost grows with the square of the tile's pixel count.\n",
+               table(data['attention'], list(data['attention'][0]))]
     if 'onnx' in data:
         md += ["\n## ONNX Runtime against PyTorch (one tile's forward pass, float32, same input, same process, median of 5)\n",
                table(data['onnx'], list(data['onnx'][0]))]
