@@ -32,6 +32,7 @@ class Profile:
     fp16: bool              # mixed precision training
     eval_side: int          # long side the experiments shrink their test photos to
     task_encoders: dict | None = None  # a U-Net encoder per task where it differs from `encoder` (the article's, on GPU)
+    device_inputs: bool = False        # make the task's inputs from each batch on its device (batch transforms), not per item on the CPU
 
     def replace(self, **kwargs) -> Profile:
         "A copy with some fields changed."
@@ -53,7 +54,7 @@ PROFILES = {
                    encoder='efficientnet_lite0', vgg_weights='auto', fp16=False, eval_side=384),
     'gpu': Profile('gpu', size=256, bs=16, n_photos=None, crops_per_photo=32, max_side=1600, epochs=20,
                    encoder='resnet34', vgg_weights='auto', fp16=True, eval_side=1024,
-                   task_encoders={'superres': 'resnet34', 'colorize': 'resnet18', 'style': 'resnet34'}),
+                   task_encoders={'superres': 'resnet34', 'colorize': 'resnet18', 'style': 'resnet34'}, device_inputs=True),
 }
 DEGRADATIONS = ('bicubic', 'bilinear', 'crappify')    # how super-resolution inputs are made (see `01_data`)
 IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))   # mean, std: what ImageNet-trained torchvision networks expect

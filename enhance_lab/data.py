@@ -18,6 +18,8 @@ from .images import IMAGE_EXTENSIONS, ImageReadError, image_files, image_to_tens
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import Tensor
 from PIL import Image
 from fastai.data.block import DataBlock
 from fastai.data.core import DataLoaders, TfmdDL
@@ -32,11 +34,12 @@ from fastprogress.fastprogress import progress_bar
 from fasttransform import Transform
 
 # %% auto #0
-__all__ = ['SKIMAGE_TEST_PHOTOS', 'ONLINE_SETS', 'split_folder', 'skimage_photos', 'sample_splits', 'OnlineDataUnavailable',
-           'online_photos', 'photo_splits', 'check_no_test_leak', 'mod_crop', 'downscale', 'upsample', 'crappify',
-           'superres_input', 'load_photos', 'TensorImageInput', 'PILImageInput', 'Downsample', 'Greyscale', 'SeededDL',
-           'photo_block', 'superres_block', 'colorize_block', 'style_block', 'crops_dls', 'superres_dls',
-           'colorize_dls', 'style_dls', 'show_batch', 'show_results', 'load_style_image']
+__all__ = ['SKIMAGE_TEST_PHOTOS', 'ONLINE_SETS', 'BATCH_DEGRADATIONS', 'split_folder', 'skimage_photos', 'sample_splits',
+           'OnlineDataUnavailable', 'online_photos', 'photo_splits', 'check_no_test_leak', 'mod_crop', 'downscale',
+           'upsample', 'crappify', 'superres_input', 'load_photos', 'TensorImageInput', 'PILImageInput', 'Downsample',
+           'Greyscale', 'SeededDL', 'photo_block', 'superres_block', 'colorize_block', 'style_block', 'crops_dls',
+           'superres_dls', 'colorize_dls', 'style_dls', 'show_batch', 'show_results', 'batch_superres_input',
+           'batch_grey', 'DeviceInput', 'load_style_image']
 
 # %% ../nbs/01_data.ipynb #bd126aa7
 def _in_valid(path: Path, valid_pct: float) -> bool:
@@ -220,23 +223,26 @@ def photo_block(input_tfms: list = (),  # transforms of the input alone (`Downsa
 def superres_block(scale: int = 2,               # super-resolution factor
                    degradation: str = 'bicubic', # 'bicubic', 'bilinear' or 'crappify'
                    size: int = 128,              # crop side, a multiple of `scale`
+                   device_inputs: bool = False,  # degrade each batch on its device (`DeviceInput`) instead of each item
                    **kwargs,                     # `DataBlock` arguments (get_items, splitter…)
                   ) -> DataBlock:
     "Super-resolution pairs: (crop degraded `scale`× and upsampled back, crop)."
     if size % scale: raise ValueError(f"crop size {size} is not a multiple of scale {scale}")
-    return photo_block([Downsample(scale, degradation)], size, **kwargs)
+    if not device_inputs: return photo_block([Downsample(scale, degradation)], size, **kwargs)
+    return photo_block([], size, batch_tfms=[DeviceInput('superres', scale, degradation)], **kwargs)
 
-def colorize_block(size: int = 128, **kwargs) -> DataBlock:
-    "Colourisation pairs: (greyscale crop, colour crop)."
-    return photo_block([Greyscale()], size, **kwargs)
+def colorize_block(size: int = 128, device_inputs: bool = False, **kwargs) -> DataBlock:
+    "Colourisation pairs: (greyscale crop, colour crop); the grey made per item, or per batch on its device with `device_inputs`."
+    if not device_inputs: return photo_block([Greyscale()], size, **kwargs)
+    return photo_block([], size, batch_tfms=[DeviceInput('colorize')], **kwargs)
 
-def style_block(size: int = 128, **kwargs) -> DataBlock:
-    "Style-transfer pairs: the content crop is input and (content) target; the style image goes to the learner."
+def style_block(size: int = 128, device_inputs: bool = False, **kwargs) -> DataBlock:
+    "Style-transfer pairs: the content crop is input and (content) target; the style image goes to the learner. (Nothing to degrade: `device_inputs` changes nothing.)"
     return photo_block([], size, **kwargs)
 
 # %% ../nbs/01_data.ipynb #de32392a
 def crops_dls(source,                              # 'samples', 'corpus', an online set or a folder (see `photo_splits`)
-              make_block,                          # `make_block(size=, splitter=)` → the task's DataBlock (e.g. `superres_block`)
+              make_block,                          # `make_block(size=, splitter=, device_inputs=)` → the task's DataBlock (e.g. `superres_block`)
               profile: str | Profile | None = None,  # run profile giving the unset sizes below
               bs: int | None = None,               # batch size
               size: int | None = None,             # crop side in pixels
@@ -244,6 +250,7 @@ def crops_dls(source,                              # 'samples', 'corpus', an onl
               n_photos: int | None = None,         # use at most this many photos per split
               max_side: int | None = None,         # photos are shrunk once to this long side
               steps_per_epoch: int | None = None,  # training epochs of exactly this many batches instead
+              device_inputs: bool | None = None,   # make the inputs per batch on the device (`DeviceInput`); default: the profile's
               num_workers: int = 0,                # DataLoader worker processes
               device=None,                         # where batches go
               seed: int = 42,                      # fixes the validation crops
@@ -261,7 +268,8 @@ def crops_dls(source,                              # 'samples', 'corpus', an onl
         x0, y0 = rng.randint(0, photo.width - size), rng.randint(0, photo.height - size)
         return photo.crop((x0, y0, x0 + size, y0 + size))
     items = [train[i % len(train)] for i in range(n_train)] + [fixed_crop(valid[i % len(valid)]) for i in range(len(valid)*crops_per_photo)]
-    block = make_block(size=size, splitter=IndexSplitter(range(n_train, len(items))))
+    device_inputs = p.device_inputs if device_inputs is None else device_inputs
+    block = make_block(size=size, splitter=IndexSplitter(range(n_train, len(items))), device_inputs=device_inputs)
     dls = block.dataloaders(items, bs=bs, num_workers=num_workers, device=device, drop_last=False)
     dls.valid.epoch_seed, dls.photos = seed, {'train': train, 'valid': valid}     # the same validation inputs every epoch
     return dls
@@ -303,6 +311,35 @@ def show_results(x: TensorImageInput, y: TensorImage, samples, outs, ctxs=None, 
         ctxs[i::3] = [im.show(ctx=c, **kwargs) for im, c, _ in zip(images, ctxs[i::3], range(n))]
         ctxs[i].set_title(title)
     return ctxs
+
+# %% ../nbs/01_data.ipynb #79d4cb05
+BATCH_DEGRADATIONS = ('bicubic', 'bilinear')   # the degradations `DeviceInput` makes on a batch (JPEG has no batch form)
+
+def batch_superres_input(hr: Tensor,                  # target crops (n, 3, h, w), float in [0, 1], on any device; h, w multiples of `scale`
+                         scale: int,                  # super-resolution factor
+                         degradation: str = 'bicubic', # 'bicubic' or 'bilinear'
+                        ) -> Tensor:
+    "`superres_input` on a batch: antialiased `scale`× downscale by `degradation`, bicubic back to the crop size (PIL's kernels), in [0, 1]."
+    if degradation not in BATCH_DEGRADATIONS: raise ValueError(f"degradation {degradation!r} has no batch form; choose one of {BATCH_DEGRADATIONS} or make the inputs per item")
+    small = F.interpolate(hr, scale_factor=1/scale, mode=degradation, antialias=True)
+    return F.interpolate(small, size=hr.shape[-2:], mode='bicubic', antialias=True).clamp_(0, 1)
+
+def batch_grey(x: Tensor) -> Tensor:
+    "BT.601 luma of a batch of RGB images (n, 3, h, w), repeated on three channels (`to_grey` on a batch)."
+    luma = 0.299*x[:, :1] + 0.587*x[:, 1:2] + 0.114*x[:, 2:]
+    return luma.expand_as(x).contiguous()
+
+class DeviceInput(Transform):
+    "Batch transform: the task's input made from the batch (a copy of the target crops) on its device, after `IntToFloatTensor`."
+    order = 11                                              # fastai's IntToFloatTensor is 10
+    def __init__(self, task: str, scale: int = 2, degradation: str = 'bicubic'):
+        if task not in ('superres', 'colorize'): raise ValueError(f"no input to make for task {task!r}: 'superres' or 'colorize'")
+        if task == 'superres' and degradation not in BATCH_DEGRADATIONS:
+            raise ValueError(f"degradation {degradation!r} has no batch form; choose one of {BATCH_DEGRADATIONS} or make the inputs per item")
+        self.task, self.scale, self.degradation = task, scale, degradation
+    def encodes(self, x: TensorImageInput):
+        made = batch_superres_input(x, self.scale, self.degradation) if self.task == 'superres' else batch_grey(x)
+        return TensorImageInput(made)
 
 # %% ../nbs/01_data.ipynb #67effef5
 def load_style_image(path: str | Path | None = None, # the painting (default: the bundled Starry Night)

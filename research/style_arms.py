@@ -71,7 +71,7 @@ OUT = Path(__file__).parent/'style_arms'
 
 
 def train_arm(name: str):
-    "Train arm `name` (resuming its checkpoint if any); the model in eval mode and the training seconds."
+    "Train arm `name` (resuming its checkpoint if any): (the model in eval mode, the training seconds) and the arm's settings."
     arm = {**REFERENCE, **ARMS[name]}
     folder = cache_dir('style_arms', name)
     p = get_profile('cpu').replace(size=arm['size'], bs=arm['bs'])
@@ -86,7 +86,12 @@ def train_arm(name: str):
                             profile=p, seed=SEED)
     learn.freeze()
     if arm['padding'] == 'reflect': reflect_padding(learn.model)
-    extra = {'arm': name, 'steps': STEPS}
+    return fit_resumable(learn, name, folder), arm
+
+
+def fit_resumable(learn, name: str, folder: Path, steps: int = STEPS, every: int = EVERY, lr: float = LR):
+    "Train `learn` `steps` steps by one cycle at `lr`, a checkpoint in `folder` every `every` steps (resuming the last); the model in eval mode and the training seconds."
+    extra = {'arm': name, 'steps': steps}
     start = 0
     if (folder/'latest.json').exists():
         try: start = load_checkpoint(learn, folder, extra)
@@ -95,12 +100,12 @@ def train_arm(name: str):
     seconds_file = folder/'seconds.json'
     done_s = json.loads(seconds_file.read_text())['seconds'] if start and seconds_file.exists() else 0.
     t0 = time.time()
-    n_epoch = STEPS//EVERY
+    n_epoch = steps//every
     if start < n_epoch:
-        learn.fit_one_cycle(n_epoch, LR, start_epoch=start)
+        learn.fit_one_cycle(n_epoch, lr, start_epoch=start)
         seconds_file.write_text(json.dumps({'seconds': done_s + time.time() - t0}))
     learn.loss_func.remove()
-    return learn.model.eval(), json.loads(seconds_file.read_text())['seconds'], arm
+    return learn.model.eval(), json.loads(seconds_file.read_text())['seconds']
 
 
 def cell_style_losses(terms: VGGTerms, img: Image.Image, n: int = 3) -> list[float]:
@@ -160,4 +165,5 @@ if __name__ == '__main__':
         if name not in ARMS: sys.exit(f"unknown arm {name!r}; one of {list(ARMS)}")
     for name in sys.argv[1:]:
         if (OUT/f'{name}.json').exists(): print(f"{name}: done ({OUT/name}.json)"); continue
-        evaluate_arm(name, *train_arm(name))
+        (model, seconds), arm = train_arm(name)
+        evaluate_arm(name, model, seconds, arm)
