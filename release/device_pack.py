@@ -1,5 +1,5 @@
 """Build `.device/`: what the GPU call of `release/device.sh` needs and the device machine lacks, within the 64 MiB a
-call carries (the working tree included: the call is made with the release weights and notebooks set aside).
+call carries (the working tree included: the call is made with the release weights set aside).
 
     python release/device_pack.py          # here, once per session that is lent a GPU (PyPI for the wheels)
 

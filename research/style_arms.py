@@ -10,7 +10,7 @@ research/style_arms/<arm>.json and a picture of three photos to research/style_a
 
     python research/style_arms.py ARM [ARM ...]      (arms: see ARMS)
 """
-import json, sys, time
+import json, sys
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +25,8 @@ from enhance_lab.evaluation import mean_table, style_table
 from enhance_lab.experiments import experiment_setup
 from enhance_lab.inference import stylize_image
 from enhance_lab.learners import enhance_learner
-from enhance_lab.training import Checkpoint, CheckpointError, load_checkpoint
 from enhance_lab.losses import _DISTANCES, EnhanceLoss, VGGTerms, gram_matrix
+from arms import fit_resumable, run_arms
 
 REFERENCE = dict(feature_criterion='l1', gram_criterion='l1', gram=10., residual=True, norm='spectral', attention=True, size=128, bs=8,
                  gram_cells=1, padding='zeros')
@@ -86,26 +86,7 @@ def train_arm(name: str):
                             profile=p, seed=SEED)
     learn.freeze()
     if arm['padding'] == 'reflect': reflect_padding(learn.model)
-    return fit_resumable(learn, name, folder), arm
-
-
-def fit_resumable(learn, name: str, folder: Path, steps: int = STEPS, every: int = EVERY, lr: float = LR):
-    "Train `learn` `steps` steps by one cycle at `lr`, a checkpoint in `folder` every `every` steps (resuming the last); the model in eval mode and the training seconds."
-    extra = {'arm': name, 'steps': steps}
-    start = 0
-    if (folder/'latest.json').exists():
-        try: start = load_checkpoint(learn, folder, extra)
-        except CheckpointError as e: print(f"{name}: starting again ({e})")
-    learn.add_cb(Checkpoint(folder, extra))
-    seconds_file = folder/'seconds.json'
-    done_s = json.loads(seconds_file.read_text())['seconds'] if start and seconds_file.exists() else 0.
-    t0 = time.time()
-    n_epoch = steps//every
-    if start < n_epoch:
-        learn.fit_one_cycle(n_epoch, lr, start_epoch=start)
-        seconds_file.write_text(json.dumps({'seconds': done_s + time.time() - t0}))
-    learn.loss_func.remove()
-    return learn.model.eval(), json.loads(seconds_file.read_text())['seconds']
+    return fit_resumable(learn, name, folder, STEPS, EVERY, LR), arm
 
 
 def cell_style_losses(terms: VGGTerms, img: Image.Image, n: int = 3) -> list[float]:
@@ -160,10 +141,4 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict):
     print(json.dumps({k: v for k, v in record.items() if k != 'per_photo'}))
 
 
-if __name__ == '__main__':
-    for name in sys.argv[1:]:
-        if name not in ARMS: sys.exit(f"unknown arm {name!r}; one of {list(ARMS)}")
-    for name in sys.argv[1:]:
-        if (OUT/f'{name}.json').exists(): print(f"{name}: done ({OUT/name}.json)"); continue
-        (model, seconds), arm = train_arm(name)
-        evaluate_arm(name, model, seconds, arm)
+if __name__ == '__main__': run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)

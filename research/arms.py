@@ -1,0 +1,34 @@
+"""What the research scripts share: a resumable run of one arm, and the command line that trains and measures arms."""
+import json, sys, time
+from pathlib import Path
+
+from enhance_lab.training import Checkpoint, CheckpointError, load_checkpoint
+
+
+def fit_resumable(learn, name: str, folder: Path, steps: int = 1000, every: int = 100, lr: float = 1e-3):
+    "Train `learn` `steps` steps by one cycle at `lr`, a checkpoint in `folder` every `every` steps (resuming the last); the model in eval mode and the training seconds."
+    extra = {'arm': name, 'steps': steps}
+    start = 0
+    if (folder/'latest.json').exists():
+        try: start = load_checkpoint(learn, folder, extra)
+        except CheckpointError as e: print(f"{name}: starting again ({e})")
+    learn.add_cb(Checkpoint(folder, extra))
+    seconds_file = folder/'seconds.json'
+    done_s = json.loads(seconds_file.read_text())['seconds'] if start and seconds_file.exists() else 0.
+    t0 = time.time()
+    n_epoch = steps//every
+    if start < n_epoch:
+        learn.fit_one_cycle(n_epoch, lr, start_epoch=start)
+        seconds_file.write_text(json.dumps({'seconds': done_s + time.time() - t0}))
+    learn.loss_func.remove()
+    return learn.model.eval(), json.loads(seconds_file.read_text())['seconds']
+
+
+def run_arms(names: list[str], arms: dict, out: Path, train_arm, evaluate_arm):
+    "Train (or resume) and measure each arm of `names` whose record is not yet in `out`; unknown names stop everything first."
+    for name in names:
+        if name not in arms: sys.exit(f"unknown arm {name!r}; one of {list(arms)}")
+    for name in names:
+        if (out/f'{name}.json').exists(): print(f"{name}: done ({out/name}.json)"); continue
+        (model, seconds), arm = train_arm(name)
+        evaluate_arm(name, model, seconds, arm)

@@ -1,0 +1,133 @@
+"""Scouting arms for issue #30 (the colouriser paints a wash that is worse than the grey input on unseen photos).
+
+Each arm changes one thing against the shipped recipe (MSE on RGB, weight norm, self-attention, residual output,
+encoder unfrozen, 128-px crops, batch 8) and trains 1,000 optimiser steps on the offline corpus, cpu profile, seed 0
+(one-cycle, lr 1e-3, a checkpoint every 100 steps: resumable). It is then measured on `22_colorize`'s 49 held-out
+photos (long side 384, `colorize_image` as users run it): mean a*b* error, on how many photos it beats the grey input,
+its worst excess over the grey input, and its colourfulness over the truth's. Beside the model as trained, the
+"do no harm" read-out: the chroma (Cb, Cr) scaled by the factor that gives the lowest a*b* error on the corpus's
+validation photos — chosen there, never on the test photos. Weights stay in the cache; the record goes to
+research/colour_arms/<arm>.json and a picture of four photos to research/colour_arms/<arm>.jpg.
+
+    python research/colour_arms.py ARM [ARM ...]      (arms: see ARMS)
+"""
+import json, sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from fastai.torch_core import set_seed
+from kornia.color import rgb_to_lab, rgb_to_ycbcr, ycbcr_to_rgb
+from PIL import Image
+
+from enhance_lab.core import cache_dir, get_profile
+from enhance_lab.data import colorize_dls, photo_splits
+from enhance_lab.evaluation import ab_error, colorize_table, mean_table
+from enhance_lab.experiments import experiment_setup
+from enhance_lab.images import image_to_tensor, open_rgb, shrink, tensor_to_image, to_grey
+from enhance_lab.inference import colorize_image
+from enhance_lab.learners import enhance_learner
+from enhance_lab.losses import PRESETS, EnhanceLoss
+from arms import fit_resumable, run_arms
+
+REFERENCE = dict(loss={'mse': 1.}, ab=0., freeze=False)
+ARMS = {
+    'mse': {},                                                  # the shipped recipe, at the arms' budget
+    'ab-distance': {'loss': {}, 'ab': 1.},                      # the measure itself: a*b* distance, the photo's luminance kept
+    'ab-distance-frozen': {'loss': {}, 'ab': 1., 'freeze': True},  # the same, the ImageNet encoder kept as it is
+    'hybrid': {'loss': PRESETS['colorize']},                    # the article's hybrid loss (SSIM, feature, Gram, a little MAE)
+    'ab-distance-feature': {'loss': {'feature': 0.25}, 'ab': 1.},  # the measure plus the article's feature term
+}
+SEED = 0
+OUT = Path(__file__).parent/'colour_arms'
+SCALES = np.round(np.arange(0, 2.01, 0.125), 3)                 # the read-out's chroma factors tried on the validation photos
+
+
+def ab_distance(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    "Mean a*b* distance (CIE Lab) of `pred` to `target` (RGB in [0, 1]) after giving `pred` the target's luminance, as `colorize_image` does."
+    with torch.autocast(pred.device.type, enabled=False):
+        pred, target = pred.float().clamp(0, 1), target.float()
+        ycc = torch.cat([rgb_to_ycbcr(target)[:, :1], rgb_to_ycbcr(pred)[:, 1:]], 1)
+        d = rgb_to_lab(ycbcr_to_rgb(ycc).clamp(0, 1))[:, 1:] - rgb_to_lab(target)[:, 1:]
+        return (d.pow(2).sum(1) + 1e-6).sqrt().mean()
+
+
+class ColourLoss(EnhanceLoss):
+    "`EnhanceLoss`'s terms plus `ab` times the a*b* distance (in units of 100: a*b* spans about ±100)."
+    def __init__(self, weights: dict, ab: float): super().__init__(weights); self.ab = ab
+
+    def forward(self, pred, target):
+        if self.weights: total = super().forward(pred, target)
+        else: total, self.terms = 0., {}
+        if self.ab:
+            d = ab_distance(pred, target)
+            self.terms['ab'] = d.item()
+            total = total + self.ab*d/100
+        return total
+
+    def __repr__(self): return ' + '.join([super().__repr__()]*bool(self.weights) + [f'{self.ab:g}*ab']*bool(self.ab))
+
+
+def train_arm(name: str):
+    "Train arm `name` (resuming its checkpoint if any): (the model in eval mode, the training seconds) and the arm's settings."
+    arm = {**REFERENCE, **ARMS[name]}
+    p = get_profile('cpu')
+    set_seed(SEED, reproducible=True)
+    dls = colorize_dls('corpus', profile=p, steps_per_epoch=100)
+    loss = ColourLoss(arm['loss'], arm['ab'])
+    learn = enhance_learner(dls, 'colorize', loss, norm='weight', profile=p, seed=SEED)
+    if arm['freeze']: learn.freeze()
+    return fit_resumable(learn, name, cache_dir('colour_arms', name)), arm
+
+
+def chroma_scaled(img: Image.Image, k: float) -> Image.Image:
+    "`img` with its chroma (Cb, Cr about their neutral 0.5) times `k`; luminance unchanged."
+    ycc = rgb_to_ycbcr(image_to_tensor(img)[None])
+    ycc[:, 1:] = 0.5 + k*(ycc[:, 1:] - 0.5)
+    return tensor_to_image(ycbcr_to_rgb(ycc)[0].clamp(0, 1), inplace=True)
+
+
+def best_chroma_scale(model, paths: list[Path], side: int = 384) -> tuple[float, list[float]]:
+    "The chroma factor of `SCALES` with the lowest mean a*b* error of `model`'s colours on `paths`, and every factor's mean."
+    truths = [shrink(open_rgb(p), side) for p in paths]
+    outs = [colorize_image(model, to_grey(t)) for t in truths]
+    errors = [np.mean([ab_error(chroma_scaled(o, k), t) for o, t in zip(outs, truths)]) for k in SCALES]
+    return float(SCALES[int(np.argmin(errors))]), [float(e) for e in errors]
+
+
+def evaluate_arm(name: str, model, seconds: float, arm: dict):
+    "The arm's record and picture."
+    setup = experiment_setup('cpu')
+    k, valid_errors = best_chroma_scale(model, photo_splits('corpus')['valid'])
+    readout = f'{name} x{k:g} chroma'
+    methods = {'greyscale input': lambda g: g, name: lambda g: colorize_image(model, g),
+               readout: lambda g: chroma_scaled(colorize_image(model, g), k)}
+    table = colorize_table(methods, setup.test_paths, max_side=setup.eval_side)
+    ab = table.pivot(index='photo', columns='method', values='ab_error')
+    means = mean_table(table)
+    def scores(m):
+        excess = ab[m] - ab['greyscale input']
+        return {'ab_error': means.loc[m, 'ab_error'], 'better_than_grey': int((excess < 0).sum()), 'worst_excess_over_grey': float(excess.max()),
+                'colourfulness_over_truth': means.loc[m, 'colourfulness']/means.loc[m, 'colourfulness (truth)']}
+    record = {'arm': name, 'config': {**arm, 'loss': repr(ColourLoss(arm['loss'], arm['ab']))}, 'steps': 1000, 'seed': SEED,
+              'train_seconds': round(seconds), 'test_photos': len(ab), 'eval_side': setup.eval_side,
+              'grey_ab_error': means.loc['greyscale input', 'ab_error'], 'model': scores(name),
+              'readout_chroma_scale': k, 'readout_valid_errors': dict(zip(map(float, SCALES), valid_errors)), 'readout': scores(readout),
+              'per_photo_ab_error': ab.round(3).reset_index().values.tolist()}
+    OUT.mkdir(exist_ok=True)
+    (OUT/f'{name}.json').write_text(json.dumps(record, indent=1))
+    picks = [p for p in setup.test_paths if p.stem in ('fruits', 'sheep', 'astronaut', 'coffee', 'trees_above', 'lighthouse')][:4]
+    rows = []
+    for p in picks:
+        truth = shrink(open_rgb(p), 256); grey = to_grey(truth); out = colorize_image(model, grey)
+        rows.append([grey, out, chroma_scaled(out, k), truth])
+    h = sum(r[0].height for r in rows)
+    sheet, y = Image.new('RGB', (256*4, h), 'white'), 0
+    for r in rows:
+        for i, im in enumerate(r): sheet.paste(im, (256*i, y))
+        y += r[0].height
+    sheet.save(OUT/f'{name}.jpg', quality=85)
+    print(json.dumps({k: v for k, v in record.items() if not k.startswith(('per_photo', 'readout_valid'))}))
+
+
+if __name__ == '__main__': run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)
