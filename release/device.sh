@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call for issue #32: install the carried wheels, point the cache at the carried loss network, run
 # release/device.py with the results under $OUT. Build .device/ here first (release/device_pack.py), set the release
-# weights and the notebooks aside so the tree fits in 64 MiB, then call the device tool with
+# weights aside (75 of the tree's 86 MB) so the tree fits in 64 MiB, then call the device tool with
 #   command: bash release/device.sh [device.py arguments]    carry: [".device"]    timeout_s: 570
 set -euo pipefail
 cd "$(dirname "$0")/.."
