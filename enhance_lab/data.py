@@ -315,12 +315,16 @@ def show_results(x: TensorImageInput, y: TensorImage, samples, outs, ctxs=None, 
 # %% ../nbs/01_data.ipynb #79d4cb05
 BATCH_DEGRADATIONS = ('bicubic', 'bilinear')   # the degradations `DeviceInput` makes on a batch (JPEG has no batch form)
 
+def _check_batch_degradation(degradation: str):
+    "Raise unless `degradation` can be made on a batch."
+    if degradation not in BATCH_DEGRADATIONS: raise ValueError(f"degradation {degradation!r} has no batch form; choose one of {BATCH_DEGRADATIONS} or make the inputs per item")
+
 def batch_superres_input(hr: Tensor,                  # target crops (n, 3, h, w), float in [0, 1], on any device; h, w multiples of `scale`
                          scale: int,                  # super-resolution factor
                          degradation: str = 'bicubic', # 'bicubic' or 'bilinear'
                         ) -> Tensor:
     "`superres_input` on a batch: antialiased `scale`× downscale by `degradation`, bicubic back to the crop size (PIL's kernels), in [0, 1]."
-    if degradation not in BATCH_DEGRADATIONS: raise ValueError(f"degradation {degradation!r} has no batch form; choose one of {BATCH_DEGRADATIONS} or make the inputs per item")
+    _check_batch_degradation(degradation)
     small = F.interpolate(hr, scale_factor=1/scale, mode=degradation, antialias=True)
     return F.interpolate(small, size=hr.shape[-2:], mode='bicubic', antialias=True).clamp_(0, 1)
 
@@ -334,8 +338,7 @@ class DeviceInput(Transform):
     order = 11                                              # fastai's IntToFloatTensor is 10
     def __init__(self, task: str, scale: int = 2, degradation: str = 'bicubic'):
         if task not in ('superres', 'colorize'): raise ValueError(f"no input to make for task {task!r}: 'superres' or 'colorize'")
-        if task == 'superres' and degradation not in BATCH_DEGRADATIONS:
-            raise ValueError(f"degradation {degradation!r} has no batch form; choose one of {BATCH_DEGRADATIONS} or make the inputs per item")
+        if task == 'superres': _check_batch_degradation(degradation)
         self.task, self.scale, self.degradation = task, scale, degradation
     def encodes(self, x: TensorImageInput):
         made = batch_superres_input(x, self.scale, self.degradation) if self.task == 'superres' else batch_grey(x)

@@ -19,7 +19,7 @@ from fastai.callback.core import Callback, CancelValidException
 from enhance_lab.core import get_profile, resolve_precision
 from enhance_lab.experiments import RELEASE_RECIPES, release_runs
 from enhance_lab.inference import save_release
-from enhance_lab.training import Recipe, recipe_learner, train
+from enhance_lab.training import recipe_learner, train
 
 PART_BYTES = 16*2**20          # the largest file a device call can return
 BENCH_TASKS = ('superres', 'colorize', 'style')
@@ -42,10 +42,16 @@ def device_profile(smoke: bool):
     return p.replace(size=64, bs=2, max_side=256, crops_per_photo=1) if smoke else p
 
 
+def bench_learner(task: str, profile, source: str, precision: str, steps_per_epoch: int):
+    "A learner of `task`'s first release recipe (its loss, its frozen or trained encoder) at `profile` and `precision`."
+    recipe = next(stages[0][0] for stages in RELEASE_RECIPES.values() if stages[0][0].task == task)
+    return recipe_learner(recipe.replace(source=source, profile=profile, precision=precision), steps_per_epoch=steps_per_epoch)
+
+
 def measure(task: str, profile, source: str, device_inputs: bool, precision: str, steps: int, warm_up: int = 3, bs: int | None = None) -> dict:
     "Images per second and peak GPU memory of `steps` training steps of `task` (after `warm_up` steps), at batch `bs` (default: the profile's)."
     p = profile.replace(device_inputs=device_inputs, bs=bs or profile.bs)
-    learn = recipe_learner(Recipe(task, source=source, profile=p, precision=precision, freeze=task != 'colorize'), steps_per_epoch=warm_up + steps)
+    learn = bench_learner(task, p, source, precision, warm_up + steps)
     clock = StepClock()
     if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()
     with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-4, cbs=[clock])
@@ -60,7 +66,7 @@ def gpu_busy_share(task: str, profile, source: str, precision: str, steps: int =
     "Share of the wall time of `steps` training steps the GPU spends in kernels (torch.profiler), None without a GPU."
     if not torch.cuda.is_available(): return None
     from torch.profiler import ProfilerActivity, profile as torch_profile
-    learn = recipe_learner(Recipe(task, source=source, profile=profile, precision=precision, freeze=task != 'colorize'), steps_per_epoch=steps + 2)
+    learn = bench_learner(task, profile, source, precision, steps + 2)
     with learn.no_bar(), learn.no_logging():
         learn.fit(1, 1e-4, cbs=[StepClock()])                                              # warm-up: cuDNN's choices, the allocator
         t0 = time.perf_counter()
