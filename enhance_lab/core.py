@@ -33,6 +33,8 @@ class Profile:
     eval_side: int          # long side the experiments shrink their test photos to
     task_encoders: dict | None = None  # a U-Net encoder per task where it differs from `encoder` (the article's, on GPU)
     device_inputs: bool = False        # make the task's inputs from each batch on its device (batch transforms), not per item on the CPU
+    fused_adam: bool = False           # PyTorch's fused AdamW with fastai `Adam`'s hyper-parameters (one kernel per step, not one per tensor)
+    compile: bool = False              # `torch.compile` the U-Net when training on CUDA (eager, with one printed line, where it fails); off until a GPU run shows it pays
 
     def replace(self, **kwargs) -> Profile:
         "A copy with some fields changed."
@@ -54,7 +56,7 @@ PROFILES = {
                    encoder='efficientnet_lite0', vgg_weights='auto', fp16=False, eval_side=384),
     'gpu': Profile('gpu', size=256, bs=16, n_photos=None, crops_per_photo=32, max_side=1600, epochs=20,
                    encoder='resnet34', vgg_weights='auto', fp16=True, eval_side=1024,
-                   task_encoders={'superres': 'resnet34', 'colorize': 'resnet18', 'style': 'resnet34'}, device_inputs=True),
+                   task_encoders={'superres': 'resnet34', 'colorize': 'resnet18', 'style': 'resnet34'}, device_inputs=True, fused_adam=True),
 }
 DEGRADATIONS = ('bicubic', 'bilinear', 'crappify')    # how super-resolution inputs are made (see `01_data`)
 IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))   # mean, std: what ImageNet-trained torchvision networks expect

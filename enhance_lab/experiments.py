@@ -8,7 +8,7 @@ Docs: https://enhance-lab.github.io/enhance_lab/experiments.html.md"""
 
 # %% ../nbs/09a_experiments.ipynb #56a09d65
 from __future__ import annotations
-import hashlib, io, json, os
+import hashlib, io, json, os, tempfile
 from contextlib import nullcontext, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +20,14 @@ import enhance_lab
 from .core import Profile, atomic_write, get_profile
 from .corpus import default_corpus_dir
 from .data import photo_splits, skimage_photos
-from .inference import bundled_models, load_model
-from .training import Recipe, TrainingError, checkpoint_folder, train
+from .inference import bundled_models, load_model, read_config
+from .training import Recipe, TrainingError, checkpoint_folder, recipe_learner, train
 
 # %% auto #0
-__all__ = ['RELEASE_RECIPES', 'RESULT_MODULES', 'EXPERIMENTS', 'FINDING_COLUMNS', 'ExperimentSetup', 'experiment_setup',
-           'release_runs', 'train_arguments', 'release_commands', 'train_release', 'experiment_model',
-           'code_fingerprint', 'run_key', 'reuse_or_run', 'train_run', 'verdict', 'record_findings', 'findings_table',
-           'markdown_table']
+__all__ = ['RELEASE_RECIPES', 'T4_PEAK_TFLOPS', 'RESULT_MODULES', 'EXPERIMENTS', 'FINDING_COLUMNS', 'ExperimentSetup',
+           'experiment_setup', 'release_runs', 'train_arguments', 'release_commands', 'train_release',
+           'experiment_model', 'shipped_beside', 'step_flops', 'gpu_training_estimate', 'code_fingerprint', 'run_key',
+           'reuse_or_run', 'train_run', 'verdict', 'record_findings', 'findings_table', 'markdown_table']
 
 # %% ../nbs/09a_experiments.ipynb #31c31018
 @dataclass
@@ -118,22 +118,55 @@ def train_release(name: str,              # a key of `RELEASE_RECIPES`
 
 def experiment_model(name: str,                      # a release model: a key of `RELEASE_RECIPES`
                      setup: ExperimentSetup,         # the experiment's set-up (profile and photo source of a retrain)
-                     retrain: bool | None = None,    # train it here first (default: $ENHANCE_LAB_RETRAIN=1, or it is not installed)
+                     retrain: bool | None = None,    # train it here first (default: $ENHANCE_LAB_RETRAIN if 0 or 1, else in the `gpu` profile or when not installed)
                      out_dir: str | Path = 'models', # where retrained models go (a folder per profile)
                     ):
-    "A release model and its config for an experiment, its card summarised; retrained first with the release recipe when asked or missing."
-    if retrain is None: retrain = os.environ.get('ENHANCE_LAB_RETRAIN') == '1' or name not in bundled_models()
+    "A release model and its config for an experiment, its card summarised; trained here first with the release recipe when asked, on a GPU, or when missing."
+    env = os.environ.get('ENHANCE_LAB_RETRAIN')
+    if retrain is None: retrain = env == '1' if env in ('0', '1') else setup.profile.name == 'gpu' or name not in bundled_models()
     path = name
     if retrain:
-        steps, folder = 8 if setup.profile.name == 'smoke' else 4000, Path(out_dir)/setup.profile.name
+        steps, folder, gpu = 8 if setup.profile.name == 'smoke' else 4000, Path(out_dir)/setup.profile.name, setup.profile.name == 'gpu'
         if not (folder/f'{name}.safetensors').exists():
             print(f"{name}: training it here with the release recipe ({steps} steps a stage, profile {setup.profile.name})")
-        path = train_release(name, folder, steps, setup.source, setup.profile.name, quiet=True)
+        path = train_release(name, folder, steps, setup.source, setup.profile.name, quiet=not gpu)   # on a GPU its expected time shows
     model, config = load_model(path)
     card = config.get('card', {})
     print(f"model {name}{'' if path == name else f' ({path})'}: {config['steps']} steps on {config['train_photos']} photos, "
           f"{config['wall_time_s']/60:.0f} min on {card.get('machine', 'this machine')}, code {card.get('code commit', 'this checkout')}")
     return model, config
+
+def shipped_beside(name: str,   # a release model
+                   config: dict, # the config of the model an experiment uses (`experiment_model`)
+                  ) -> dict:
+    "{'NAME (shipped)': the bundled model} when the experiment trained its own `name`, to measure the two side by side; else {}."
+    if name not in bundled_models() or read_config(bundled_models()[name]) == config: return {}
+    return {f'{name} (shipped)': load_model(name)[0]}
+
+
+# %% ../nbs/09a_experiments.ipynb #bfabee28
+T4_PEAK_TFLOPS = 65.   # NVIDIA T4 datasheet: peak mixed-precision (fp16 tensor-core) rate, TFLOP/s
+
+def step_flops(learn) -> int:
+    "Floating-point operations of one training step of `learn` on one crop — U-Net forward, loss (its loss network too), backward — as `torch.utils.flop_counter` counts them (convolutions and matrix products)."
+    from torch.utils.flop_counter import FlopCounterMode
+    x, y = learn.dls.one_batch()
+    with FlopCounterMode(display=False) as counter: learn.loss_func(learn.model(x[:1]), y[:1]).backward()
+    learn.model.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
+
+def gpu_training_estimate(name: str,                   # a release model: a key of `RELEASE_RECIPES`
+                          steps: int = 4000,           # steps of a stage, as `experiment_model` trains in the `gpu` profile
+                          peak_tflops: float = T4_PEAK_TFLOPS, # the GPU's peak rate
+                          utilisation: tuple = (0.5, 0.25),    # the share of that peak a training step reaches: best, worst
+                         ) -> dict:
+    "FLOPs of training release model `name` in the `gpu` profile (one crop's step counted, times batch and steps, every stage) and the minutes that takes at each `utilisation` of `peak_tflops`: an estimate, not a measurement."
+    gpu, flops = get_profile('gpu'), 0
+    for _, recipe, n in release_runs(name, tempfile.gettempdir(), steps, 'samples', gpu.replace(n_photos=2, crops_per_photo=1, bs=2)):
+        learn = recipe_learner(recipe.replace(init=None), pretrained='none')     # the architecture is what counts, not its weights
+        flops += step_flops(learn)*gpu.bs*n
+        learn.loss_func.remove()
+    return {'TFLOP': flops/1e12, 'minutes': tuple(flops/(peak_tflops*1e12*u)/60 for u in utilisation)}
 
 # %% ../nbs/09a_experiments.ipynb #887a50e0
 RESULT_MODULES = ('core', 'images', 'data', 'models', 'features', 'losses', 'learners', 'inference', 'training', 'metrics', 'evaluation')

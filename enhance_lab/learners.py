@@ -10,6 +10,7 @@ Docs: https://enhance-lab.github.io/enhance_lab/learners.html.md"""
 # %% ../nbs/06_learners.ipynb #dd11ecf8
 from __future__ import annotations
 import math, random, time, warnings
+from functools import partial
 from pathlib import Path
 
 # enhance_lab first: importing it silences, once, fastai's import-time notices (see `__init__.py`)
@@ -21,18 +22,18 @@ from .models import build_unet, unet_splitter
 
 import numpy as np
 import torch
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.tracker import TerminateOnNaNCallback
 import fastai.callback.schedule  # adds Learner.fit_one_cycle
 from fastai.learner import Learner
-from fastai.optimizer import Adam
+from fastai.optimizer import Adam, OptimWrapper
 from fastprogress.core import format_time
 from fastcore.meta import delegates
 
 # %% auto #0
-__all__ = ['GAIN_METRICS', 'StopOnNaN', 'ExpectedTime', 'EpochSeed', 'enhance_learner', 'superres_learner', 'colorize_learner',
-           'style_learner', 'distributed_context']
+__all__ = ['FusedAdam', 'GAIN_METRICS', 'StopOnNaN', 'ExpectedTime', 'EpochSeed', 'compile_model', 'enhance_learner',
+           'superres_learner', 'colorize_learner', 'style_learner', 'distributed_context']
 
 # %% ../nbs/06_learners.ipynb #30dbf71c
 class StopOnNaN(TerminateOnNaNCallback):
@@ -76,6 +77,29 @@ class EpochSeed(Callback):
         self.dls.train.epoch_seed = s                  # `SeededDL`: item i's crop from (s, i)
 
 
+# %% ../nbs/06_learners.ipynb #30323fde
+FusedAdam = partial(OptimWrapper, opt=partial(torch.optim.AdamW, fused=True, eps=1e-5, betas=(0.9, 0.99)))   # fastai Adam's defaults; it decays every weight (use `wd_bn_bias=True`)
+
+def compile_model(model: torch.nn.Module,  # compiled in place: its `forward` (weights and `state_dict` untouched)
+                  example: torch.Tensor,   # an input batch to check it on
+                  backend: str = 'inductor', # `torch.compile`'s backend
+                 ) -> bool:
+    "Compile `model`'s forward with `torch.compile` and check it on `example` (a training forward and backward pass, weights and statistics restored); on failure print one line and leave it eager."
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    model.forward = torch.compile(model.forward, backend=backend)
+    try:
+        model(example).float().mean().backward()
+        return True
+    except Exception as e:
+        del model.forward                                     # back to the class's eager forward
+        torch._dynamo.reset()
+        while (inner := getattr(e, 'inner_exception', None) or e.__cause__) is not None: e = inner   # the backend's own error
+        print(f"torch.compile failed here ({type(e).__name__}: {(str(e).strip() or 'no message').splitlines()[0][:150]}); training runs eager")
+        return False
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.load_state_dict(state)
+
 # %% ../nbs/06_learners.ipynb #effc7329
 GAIN_METRICS = {'superres': lambda: [psnr_y_gain_metric()], 'colorize': lambda: [ab_gain_metric()]}   # what the user cares about
 
@@ -93,6 +117,8 @@ def enhance_learner(dls,                                  # DataLoaders of (inpu
                     style_image=None,                     # (1, 3, h, w) style image for the 'style' loss
                     precision: str = 'auto',              # 'auto', 'fp32', 'bf16' (CPU, or a GPU that has it) or 'fp16' (CUDA); see `resolve_precision`
                     channels_last: bool = True,           # channels-last memory layout for the U-Net
+                    fused: bool | None = None,            # PyTorch's fused AdamW instead of fastai's `Adam` (default: the profile's `fused_adam`)
+                    compiled: bool | None = None,         # `torch.compile` the U-Net, see `compile_model` (default: the profile's `compile`, on CUDA)
                     seed: int | None = 0,                 # each epoch's data from (seed, epoch), see `EpochSeed`; None: unseeded
                     wd: float = 1e-3,                     # weight decay
                    ) -> Learner:
@@ -109,8 +135,13 @@ def enhance_learner(dls,                                  # DataLoaders of (inpu
     precision = resolve_precision(precision, device_type, p)
     model.set_precision('bf16' if precision == 'bf16' else 'fp32', channels_last)
     loss_func.set_precision(precision)
+    fused, compiled = p.fused_adam if fused is None else fused, p.compile and device_type == 'cuda' if compiled is None else compiled
+    if compiled:
+        x = dls.one_batch()[0]
+        with torch.autocast(device_type, torch.float16) if precision == 'fp16' else nullcontext():
+            compile_model(model.to(x.device), x)
     cbs = [LossTermsCallback(), StopOnNaN()] + ([EpochSeed(seed)] if seed is not None else [])
-    learn = Learner(dls, model, loss_func=loss_func, opt_func=Adam, splitter=unet_splitter, wd=wd,
+    learn = Learner(dls, model, loss_func=loss_func, opt_func=FusedAdam if fused else Adam, wd_bn_bias=fused, splitter=unet_splitter, wd=wd,
                     metrics=[psnr_metric(), ssim_metric()] + GAIN_METRICS.get(task, list)(), cbs=cbs)
     learn.task, learn.precision = task, precision
     if precision == 'fp16': learn.to_fp16()

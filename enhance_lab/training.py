@@ -231,6 +231,7 @@ def _load_init(learn: Learner, path: Path, config: dict):
 # %% ../nbs/07a_training.ipynb #27099266
 def recipe_learner(recipe: Recipe,                   # what to learn
                    steps_per_epoch: int | None = None, # training epochs of exactly this many batches (None: the profile's)
+                   pretrained: str = 'auto',           # the encoder's weights: 'auto', 'imagenet' or 'none' (see `build_unet`)
                   ) -> Learner:
     "The DataLoaders and learner of `recipe` (seeded: the same recipe builds the same initial network)."
     if (problem := recipe.problem()): raise TrainingError(problem)
@@ -245,7 +246,7 @@ def recipe_learner(recipe: Recipe,                   # what to learn
     if isinstance(loss, dict): loss, weights = EnhanceLoss({**loss, **(weights or {})}, vgg_weights=p.vgg_weights, style_image=style_image), None
     learn = enhance_learner(dls, recipe.task, loss, weights, norm=recipe.norm or d['norm'],
                             self_attention=recipe.self_attention, residual=recipe.residual, profile=p, style_image=style_image,
-                            precision=recipe.precision, seed=recipe.seed)
+                            precision=recipe.precision, seed=recipe.seed, pretrained=pretrained)
     if recipe.freeze: learn.freeze()
     return learn
 
