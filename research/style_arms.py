@@ -41,6 +41,7 @@ ARMS = {
     'reflect': {'padding': 'reflect'},                                 # every convolution pads by reflection: no border tells the network where it is
     'cell-gram-g3-reflect': {'gram_cells': 2, 'gram': 3., 'padding': 'reflect'},   # cell-gram keeping more of the photo, without the border frame
     'cell-gram-g5-reflect': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect'},   # between the identity (Gram 3) and the photo lost (Gram 10)
+    'cell-gram-g5-reflect-crop256': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect', 'size': 256, 'bs': 2},   # the same, 4x the area per crop
 }
 class CellGramTerms(VGGTerms):
     "The Gram term computed on each cell of an n x n grid of every crop, each against the painting's: a style that lives in one patch scores badly."
