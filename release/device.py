@@ -14,11 +14,12 @@ so a model trained here has the shipped models' architecture and can replace one
 import argparse, hashlib, json, shutil, sys, tempfile, time
 from pathlib import Path
 
+import pandas as pd
 import torch
 from fastai.callback.core import Callback, CancelValidException
 
 from enhance_lab.core import get_profile, resolve_precision
-from enhance_lab.experiments import RELEASE_RECIPES, code_fingerprint, release_runs
+from enhance_lab.experiments import RELEASE_RECIPES, code_fingerprint, markdown_table, release_runs
 from enhance_lab.inference import save_release
 from enhance_lab.training import recipe_learner, train
 
@@ -168,8 +169,7 @@ def results_markdown(report: dict) -> str:
              f"{report['seconds']} s in all; crops {report['profile']['size']} px, encoder {report['profile']['encoder']}, loss network "
              f"{report['profile']['vgg_weights']}. Today's path: inputs made per item on the CPU, fastai's `Adam`, the profile's batch; "
              "the new one: inputs made on the device (`DeviceInput`), `FusedAdam`, the batch that fills about half the GPU's memory.",
-             '', '| ' + ' | '.join(rows[0]) + ' |', '|' + '---|'*len(rows[0])]
-    lines += ['| ' + ' | '.join('' if r.get(k) is None else str(r.get(k)) for k in rows[0]) + ' |' for r in rows]
+             '', markdown_table(pd.DataFrame(rows).astype(object).fillna(''))]
     lines += ['', "| task | new / today, images/s (mixed) | mixed / fp32 (new path) | compiled / eager (new path) | GPU busy share (new path) |", '|---|---|---|---|---|']
     for task in dict.fromkeys(r['task'] for r in rows):
         mixed = next((r['precision'] for r in rows if r['task'] == task and r['precision'] != 'fp32'), 'fp32')
