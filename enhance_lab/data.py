@@ -89,13 +89,17 @@ def online_photos(name: str, url: str | None = None) -> Path:
 
 # %% ../nbs/01_data.ipynb #edc64fa5
 def photo_splits(source: str | Path = 'samples', valid_pct: float = 0.2) -> dict[str, list[Path]]:
-    "Photos by split for `source`: 'samples', 'corpus', an online set name, or a folder."
+    "Photos by split for `source`: 'samples', 'corpus', 'corpus+scenes' (the corpus and its scenes), an online set name, or a folder."
     if source == 'samples': splits = sample_splits()
-    elif source == 'corpus':
+    elif source in ('corpus', 'corpus+scenes'):
         root = default_corpus_dir()
         if not (root/'train').is_dir():
             raise FileNotFoundError(f"the offline corpus is not assembled at {root}: run `enhance-lab corpus` first")
         splits = split_folder(root)
+        if source == 'corpus+scenes':
+            if not (root/'scenes-train').is_dir():
+                raise FileNotFoundError(f"the corpus at {root} has no scenes: run `enhance-lab corpus` again")
+            for s in ('train', 'valid'): splits[s] = splits[s] + image_files(root/f'scenes-{s}')
     elif isinstance(source, str) and source in ONLINE_SETS: splits = split_folder(online_photos(source), valid_pct)
     else: splits = split_folder(source, valid_pct)
     check_no_test_leak(splits)

@@ -165,7 +165,7 @@ class Recipe:
     lr: float = 1e-3                  # peak learning rate of the one-cycle schedule
     seed: int = 0                     # seeds the initial weights and every epoch's crops
     precision: str = 'auto'           # 'auto', 'fp32', 'bf16' (CPU, or a GPU that has it) or 'fp16' (CUDA)
-    source: str = 'samples'           # 'samples', 'corpus', an online set or a folder of photos
+    source: str = 'samples'           # 'samples', 'corpus', 'corpus+scenes', an online set or a folder of photos
     profile: str | None = None        # run profile (None: the active one)
 
     @property

@@ -6,7 +6,8 @@ encoder unfrozen, 128-px crops, batch 8) and trains 1,000 optimiser steps on the
 photos (long side 384, `colorize_image` as users run it): mean a*b* error, on how many photos it beats the grey input,
 its worst excess over the grey input, and its colourfulness over the truth's. Beside the model as trained, the
 "do no harm" read-out: the chroma (Cb, Cr) scaled by the factor that gives the lowest a*b* error on the corpus's
-validation photos — chosen there, never on the test photos. Weights stay in the cache; the record goes to
+validation photos — chosen there, never on the test photos (the `-scenes` arms train and choose on the corpus plus
+GCompris's 110 scenes: 90 more training and 20 more validation photos). Weights stay in the cache; the record goes to
 research/colour_arms/<arm>.json and a picture of four photos to research/colour_arms/<arm>.jpg.
 
     python research/colour_arms.py ARM [ARM ...]      (arms: see ARMS)
@@ -30,13 +31,15 @@ from enhance_lab.learners import enhance_learner
 from enhance_lab.losses import PRESETS, EnhanceLoss
 from arms import fit_resumable, run_arms
 
-REFERENCE = dict(loss={'mse': 1.}, ab=0., freeze=False)
+REFERENCE = dict(loss={'mse': 1.}, ab=0., freeze=False, source='corpus')
 ARMS = {
     'mse': {},                                                  # the shipped recipe, at the arms' budget
     'ab-distance': {'loss': {}, 'ab': 1.},                      # the measure itself: a*b* distance, the photo's luminance kept
     'ab-distance-frozen': {'loss': {}, 'ab': 1., 'freeze': True},  # the same, the ImageNet encoder kept as it is
     'hybrid': {'loss': PRESETS['colorize']},                    # the article's hybrid loss (SSIM, feature, Gram, a little MAE)
     'ab-distance-feature': {'loss': {'feature': 0.25}, 'ab': 1.},  # the measure plus the article's feature term
+    'mse-scenes': {'source': 'corpus+scenes'},                  # the shipped recipe on twice the scenes (GCompris's photos added)
+    'ab-distance-scenes': {'loss': {}, 'ab': 1., 'source': 'corpus+scenes'},  # ab-distance on twice the scenes
 }
 SEED = 0
 OUT = Path(__file__).parent/'colour_arms'
@@ -73,7 +76,7 @@ def train_arm(name: str):
     arm = {**REFERENCE, **ARMS[name]}
     p = get_profile('cpu')
     set_seed(SEED, reproducible=True)
-    dls = colorize_dls('corpus', profile=p, steps_per_epoch=100)
+    dls = colorize_dls(arm['source'], profile=p, steps_per_epoch=100)
     loss = ColourLoss(arm['loss'], arm['ab'])
     learn = enhance_learner(dls, 'colorize', loss, norm='weight', profile=p, seed=SEED)
     if arm['freeze']: learn.freeze()
@@ -98,7 +101,7 @@ def best_chroma_scale(model, paths: list[Path], side: int = 384) -> tuple[float,
 def evaluate_arm(name: str, model, seconds: float, arm: dict):
     "The arm's record and picture."
     setup = experiment_setup('cpu')
-    k, valid_errors = best_chroma_scale(model, photo_splits('corpus')['valid'])
+    k, valid_errors = best_chroma_scale(model, photo_splits(arm['source'])['valid'])   # 11 photos, 31 with the scenes
     readout = f'{name} x{k:g} chroma'
     methods = {'greyscale input': lambda g: g, name: lambda g: colorize_image(model, g),
                readout: lambda g: chroma_scaled(colorize_image(model, g), k)}
