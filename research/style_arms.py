@@ -25,11 +25,11 @@ from enhance_lab.evaluation import mean_table, style_table
 from enhance_lab.experiments import experiment_setup
 from enhance_lab.inference import stylize_image
 from enhance_lab.learners import enhance_learner
-from enhance_lab.losses import _DISTANCES, EnhanceLoss, VGGTerms, gram_matrix
+from enhance_lab.losses import _DISTANCES, DEFAULT_FEATURE_WEIGHTS, DEFAULT_LAYERS, EnhanceLoss, VGGTerms, gram_matrix
 from arms import fit_resumable, run_arms
 
 REFERENCE = dict(feature_criterion='l1', gram_criterion='l1', gram=10., residual=True, norm='spectral', attention=True, size=128, bs=8,
-                 gram_cells=1, padding='zeros')
+                 gram_cells=1, padding='zeros', layers=DEFAULT_LAYERS)
 ARMS = {
     'reference': {},                                                   # the article's recipe (24's "style Gram weight 10")
     'feature-mse': {'feature_criterion': 'mse'},                       # content as squared distance (Johnson et al.)
@@ -42,6 +42,7 @@ ARMS = {
     'cell-gram-g3-reflect': {'gram_cells': 2, 'gram': 3., 'padding': 'reflect'},   # cell-gram keeping more of the photo, without the border frame
     'cell-gram-g5-reflect': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect'},   # between the identity (Gram 3) and the photo lost (Gram 10)
     'cell-gram-g5-reflect-crop256': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect', 'size': 256, 'bs': 2},   # the same, 4x the area per crop
+    'cell-gram-g5-reflect-relu1': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect', 'layers': (3,) + DEFAULT_LAYERS},   # the Gram term at relu1_2 too (palette, strokes); content unchanged
 }
 class CellGramTerms(VGGTerms):
     "The Gram term computed on each cell of an n x n grid of every crop, each against the painting's: a style that lives in one patch scores badly."
@@ -81,8 +82,10 @@ def train_arm(name: str):
     dls = style_dls('corpus', profile=p, steps_per_epoch=EVERY)
     style = load_style_image(size=256)
     cells = {'cells': arm['gram_cells']} if arm['gram_cells'] > 1 else {}
+    extra_layers = len(arm['layers']) - len(DEFAULT_LAYERS)           # layers before relu2_2 carry the Gram term only
     terms = (CellGramTerms if cells else VGGTerms)(vgg_weights=p.vgg_weights, style_image=style, feature_criterion=arm['feature_criterion'],
-                                                   gram_criterion=arm['gram_criterion'], **cells)
+                                                   gram_criterion=arm['gram_criterion'], layer_ids=arm['layers'],
+                                                   feature_weights=(0,)*extra_layers + DEFAULT_FEATURE_WEIGHTS, **cells)
     loss = EnhanceLoss({'feature': 1., 'gram': arm['gram']}, vgg_terms=terms)
     learn = enhance_learner(dls, 'style', loss, norm=arm['norm'], self_attention=arm['attention'], residual=arm['residual'],
                             profile=p, seed=SEED)
