@@ -25,8 +25,9 @@ from .losses import VGGTerms
 
 # %% auto #0
 __all__ = ['SCREEN_WIDTH', 'SkippedPhotoWarning', 'feature_distance', 'sharpness', 'stripe_amplitude', 'stripes',
-           'bicubic_upscaler', 'superres_table', 'mean_table', 'colourfulness', 'ab_error', 'colorize_table',
-           'style_table', 'show_rows', 'screen_figures', 'plot_loss_terms']
+           'coherent_stripe_share', 'stripe_shares', 'bicubic_upscaler', 'superres_table', 'mean_table',
+           'colourfulness', 'ab_error', 'colorize_table', 'style_table', 'show_rows', 'screen_figures',
+           'plot_loss_terms']
 
 # %% ../nbs/08_evaluation.ipynb #34d85ee7
 class SkippedPhotoWarning(UserWarning):
@@ -67,11 +68,15 @@ def sharpness(pred: torch.Tensor,   # predictions (n, 3, h, w) in [0, 1]
     return _edge_energy(py)/_edge_energy(ty)
 
 # %% ../nbs/08_evaluation.ipynb #69ab4ac3
-def stripe_amplitude(y: torch.Tensor, window: int = 8) -> torch.Tensor:
-    "Local amplitude of a period-2 column pattern (+a, -a, +a…) in a (n, 1, h, w) batch, averaged over `window` columns."
+def _column_d2(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "The column second difference (2y_j − y_{j−1} − y_{j+1})/4 of a batch, and the same times (−1)^j: a period-2 stripe of amplitude a becomes the constant a."
     d2 = (2*y[..., 1:-1] - y[..., :-2] - y[..., 2:])/4
     sign = 1 - 2*(torch.arange(d2.shape[-1], device=y.device) % 2).to(y.dtype)
-    return torch.nn.functional.avg_pool2d(d2*sign, (1, window), stride=1).abs()
+    return d2, d2*sign
+
+def stripe_amplitude(y: torch.Tensor, window: int = 8) -> torch.Tensor:
+    "Local amplitude of a period-2 column pattern (+a, -a, +a…) in a (n, 1, h, w) batch, averaged over `window` columns."
+    return torch.nn.functional.avg_pool2d(_column_d2(y)[1], (1, window), stride=1).abs()
 
 def stripes(pred: torch.Tensor,            # predictions (n, 3, h, w) in [0, 1]
             target: torch.Tensor,          # the truth
@@ -90,6 +95,29 @@ def stripes(pred: torch.Tensor,            # predictions (n, 3, h, w) in [0, 1]
     smooth = busy <= busy.flatten(1).quantile(smooth_quantile, dim=1)[:, None, None, None]
     energy = lambda a: (a.square()*smooth).sum((-3, -2, -1))/smooth.sum((-3, -2, -1))
     return energy(pa)/energy(ta).clamp_min(1e-12)
+
+# %% ../nbs/08_evaluation.ipynb #24d81642
+def coherent_stripe_share(x: torch.Tensor) -> torch.Tensor:
+    "Per channel of a (n, c, h, w) batch: |mean signed period-2 column component| over the mean |column second difference| (0: none, 1: only a stripe)."
+    d2, signed = _column_d2(x.float())
+    return signed.mean((0, 2, 3)).abs()/d2.abs().mean((0, 2, 3)).clamp_min(1e-8)
+
+@torch.no_grad()
+def stripe_shares(model: torch.nn.Module,        # the network
+                  inputs: list[torch.Tensor],    # its input batches (one per photo)
+                  stages: dict[str, torch.nn.Module], # name → a module of `model` whose output is measured
+                 ) -> dict[str, float]:
+    "Mean over inputs and channels of `coherent_stripe_share` of each stage's output, and of the model's output (its Y-like channel mean)."
+    acts, shares = {}, {k: [] for k in [*stages, 'output']}
+    hooks = [m.register_forward_hook(lambda mod, args, out, k=k: acts.__setitem__(k, out)) for k, m in stages.items()]
+    try:
+        for x in inputs:
+            y = model(x)
+            for k in stages: shares[k].append(coherent_stripe_share(acts[k]).mean().item())
+            shares['output'].append(coherent_stripe_share(y.mean(1, keepdim=True)).item())
+    finally:
+        for h in hooks: h.remove()
+    return {k: float(np.mean(v)) for k, v in shares.items()}
 
 # %% ../nbs/08_evaluation.ipynb #5acb3a76
 def bicubic_upscaler(scale: int) -> Callable[[Image.Image], Image.Image]:

@@ -1,0 +1,88 @@
+"""Scouting arms for issue #31 (both super-resolution models add faint period-2 stripes; x4 is marginal).
+
+Finding that chose the first arm (inference only, the shipped models on 12 held-out photos): the share of each
+feature map's column detail that is one image-wide period-2 stripe (+a, -a, +a… with the same sign everywhere) is
+0.014 after the last U-Net block (half resolution), **0.60 right after the final PixelShuffle** (full resolution), 0.48
+after the residual block, 0.32 at the output convolution and 0.24 in the output image (the truth: 0.009, the bicubic
+input: 0.001). fastai's DynamicUnet blurs every PixelShuffle but the last (`blur_final` applies to the last U-Net block
+only): the final 1x1 convolution computes each 2x2 block's four pixels from four separate filters, which drift apart in
+training (29 % of their norm here) — a stripe wherever the photo is smooth. `final-blur` adds the blur (replication pad
++ 2x2 average, Sugawara et al.'s fix that fastai uses elsewhere) after the final PixelShuffle.
+
+Each arm trains the release recipe (superres x2, the combined loss preset, encoder frozen, cpu profile, seed 0) for
+1,000 steps (one-cycle, lr 1e-3, a checkpoint every 100 steps: resumable), then is measured on `21_superres`'s 49
+held-out photos (long side 384, Y, border = scale) against bicubic: PSNR-Y, SSIM-Y, stripe energy over the truth's,
+and the coherent-stripe share per stage. Weights stay in the cache; records go to research/sr_arms/<arm>.json.
+
+    python research/sr_arms.py ARM [ARM ...]
+"""
+import json, sys
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from enhance_lab.core import cache_dir
+from enhance_lab.data import mod_crop, superres_input
+from enhance_lab.evaluation import bicubic_upscaler, coherent_stripe_share, mean_table, stripe_shares, superres_table
+from enhance_lab.experiments import experiment_setup
+from enhance_lab.images import image_to_tensor, open_rgb, shrink
+from enhance_lab.inference import upscale_image
+from enhance_lab.training import Recipe, recipe_learner
+from arms import fit_resumable, run_arms
+
+REFERENCE = dict(scale=2, final_blur=False)
+ARMS = {
+    'reference': {},                    # the release recipe at the arms' budget
+    'final-blur': {'final_blur': True}, # the final PixelShuffle blurred like every other one
+}
+SEED = 0
+OUT = Path(__file__).parent/'sr_arms'
+STAGES = {'last block (1/2 res)': 7, 'final PixelShuffle': 8, 'residual block': 11, 'output conv': 12}
+
+
+def blur_final_shuffle(model):
+    "Append fastai's PixelShuffle blur (replication pad + 2x2 average, stride 1) to the U-Net's final PixelShuffle."
+    layers = model.unet.layers
+    assert isinstance(layers[8][-1], nn.PixelShuffle), layers[8]
+    layers[8] = nn.Sequential(*layers[8], nn.ReplicationPad2d((1, 0, 1, 0)), nn.AvgPool2d(2, stride=1))
+
+
+def train_arm(name: str):
+    arm = {**REFERENCE, **ARMS[name]}
+    learn = recipe_learner(Recipe('superres', scale=arm['scale'], source='corpus', freeze=True, profile='cpu', seed=SEED), steps_per_epoch=100)
+    if arm['final_blur']: blur_final_shuffle(learn.model)
+    return fit_resumable(learn, name, cache_dir('sr_arms', name)), arm
+
+
+def stage_shares(model, paths, scale: int) -> dict:
+    "`stripe_shares` at each full-resolution stage of `model` on `paths` (long side 384), beside the bicubic input's and the truth's."
+    hrs = [mod_crop(shrink(open_rgb(p), 384), scale) for p in paths]
+    inputs = [image_to_tensor(superres_input(hr, scale))[None] for hr in hrs]
+    shares = stripe_shares(model, inputs, {k: model.unet.layers[i] for k, i in STAGES.items()})
+    y_share = lambda ts: float(np.mean([coherent_stripe_share(t.mean(1, keepdim=True)).item() for t in ts]))
+    return {k: round(v, 4) for k, v in {**shares, 'bicubic input': y_share(inputs), 'truth': y_share([image_to_tensor(hr)[None] for hr in hrs])}.items()}
+
+
+def evaluate_arm(name: str, model, seconds: float, arm: dict):
+    setup, scale = experiment_setup('cpu'), arm['scale']
+    methods = {'bicubic': bicubic_upscaler(scale), name: lambda lr: upscale_image(model, lr, scale, tile=None)}
+    table = superres_table(methods, setup.test_paths, scale, max_side=setup.eval_side)
+    wide = table.pivot(index='photo', columns='method')
+    means = mean_table(table)
+    record = {'arm': name, 'config': arm, 'steps': 1000, 'seed': SEED, 'train_seconds': round(seconds), 'test_photos': len(wide),
+              'eval_side': setup.eval_side,
+              'psnr_gain_db': means.loc[name, 'psnr_y'] - means.loc['bicubic', 'psnr_y'],
+              'psnr_better': int((wide['psnr_y'][name] > wide['psnr_y']['bicubic']).sum()),
+              'ssim_gain': means.loc[name, 'ssim_y'] - means.loc['bicubic', 'ssim_y'],
+              'ssim_better': int((wide['ssim_y'][name] > wide['ssim_y']['bicubic']).sum()),
+              'stripes_mean': means.loc[name, 'stripes'], 'stripes_at_or_below_truth': int((wide['stripes'][name] <= 1).sum()),
+              'bicubic_stripes_at_or_below_truth': int((wide['stripes']['bicubic'] <= 1).sum()),
+              'coherent_stripe_share': stage_shares(model, setup.test_paths[:12], scale),
+              'per_photo': table.round(4).values.tolist()}
+    OUT.mkdir(exist_ok=True)
+    (OUT/f'{name}.json').write_text(json.dumps(record, indent=1))
+    print(json.dumps({k: v for k, v in record.items() if k != 'per_photo'}))
+
+
+if __name__ == '__main__': run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)
