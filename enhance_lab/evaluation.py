@@ -205,9 +205,10 @@ def style_table(methods: dict[str, Callable],   # name → function from a PIL p
 # %% ../nbs/08_evaluation.ipynb #d15f2659
 SCREEN_WIDTH = 1200     # pixels: the widest picture a notebook shows
 
-def show_rows(rows: list[list[Image.Image]], # one list of PIL images per row
-              titles: list[str],             # one title per column
-              size: float = 3.5,             # inches per image
+def show_rows(rows: list[list[Image.Image]],     # one list of PIL images per row
+              titles: list[str],                 # one title per column
+              size: float = 3.5,                 # inches per image
+              row_titles: list[str] | None = None, # a title over each row's first image instead (e.g. the run that made the row)
              ):
     "A grid of images: one row per photo, one titled column per method, at most `SCREEN_WIDTH` pixels wide."
     import matplotlib.pyplot as plt
@@ -217,7 +218,8 @@ def show_rows(rows: list[list[Image.Image]], # one list of PIL images per row
     for r, row in enumerate(rows):
         for c, img in enumerate(row):
             axs[r][c].imshow(img); axs[r][c].axis('off')
-            if r == 0: axs[r][c].set_title(titles[c])
+            if row_titles and c == 0: axs[r][c].set_title(row_titles[r], fontsize=9)
+            elif r == 0: axs[r][c].set_title(titles[c])
     fig.tight_layout()
     return fig
 
