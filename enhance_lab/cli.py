@@ -45,6 +45,11 @@ def _tile(text: str) -> int | str | None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a tile size: auto, 0 (whole image) or more than 128 (twice the 64 px overlap)")
     return int(text) or None
 
+def _layer_list(text: str) -> tuple[int, ...]:
+    "VGG16 layer indices separated by commas, as `--gram-layers` takes them."
+    try: return tuple(int(t) for t in text.split(','))
+    except ValueError: raise argparse.ArgumentTypeError(f"expected layer numbers separated by commas, like 3,8,15,22; got {text!r}") from None
+
 def _parser() -> argparse.ArgumentParser:
     "The `enhance-lab` argument parser."
     p = argparse.ArgumentParser('enhance-lab', description='Image enhancement with engineered losses: super-resolution, '
@@ -69,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--loss', help='loss preset (default: the task\'s)')
     t.add_argument('--gram-weight', type=float, help='style task: weight of the style (Gram) term against the content term\'s 1 (default: the article\'s 10)')
     t.add_argument('--norm', choices=['batch', 'weight', 'spectral', 'none'])
+    t.add_argument('--padding', default='zeros', choices=['zeros', 'reflect'], help='how every convolution pads (reflect: no border for the network to find)')
+    t.add_argument('--blur-final', action='store_true', help='blur the final pixel shuffle too (fastai leaves it unblurred: period-2 stripes)')
+    t.add_argument('--gram-layers', type=_layer_list, help='VGG16 layers of the Gram term, e.g. 3,8,15,22 (default: the feature term\'s 8,15,22)')
+    t.add_argument('--gram-cells', type=int, default=1, help='score the Gram term on each cell of an N x N grid of every crop (style: 2)')
     t.add_argument('--style', type=Path, help='style image (style task; default: the bundled Starry Night)')
     t.add_argument('--out', type=Path, required=True, help='model path (NAME → NAME.safetensors + NAME.json)')
     t.add_argument('--resume', action='store_true', help='continue an interrupted run from its checkpoint (NAME.ckpt beside --out)')
@@ -121,6 +130,7 @@ def _train_recipe(a):
     from enhance_lab.training import Recipe
     if a.gram_weight is not None and a.task != 'style': raise ValueError(f"--gram-weight is for the style task, not {a.task}")
     return Recipe(a.task, a.scale, a.degradation, a.loss, None if a.gram_weight is None else {'gram': a.gram_weight}, a.norm,
+                  blur_final=a.blur_final, padding=a.padding, gram_layers=a.gram_layers, gram_cells=a.gram_cells,
                   style=None if a.style is None else str(a.style), freeze=a.freeze, init=a.init, lr=a.lr, seed=a.seed,
                   precision=a.precision, source=str(a.source), profile=a.profile)
 

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from .core import SCALES, atomic_write, data_dir, file_identity, resolve_precision
 from .images import ImageReadError, image_to_tensor, read_image, tensor_to_image, to_grey
-from .models import ENCODERS, NORMS, EnhanceUnet, build_unet
+from .models import ARCH_DEFAULTS, ENCODERS, NORMS, PADDINGS, EnhanceUnet, build_unet
 
 # %% auto #0
 __all__ = ['FORMAT', 'TASKS', 'MAX_CONFIG_BYTES', 'DEFAULT_MODELS', 'TILE_BYTES_PER_PIXEL', 'OUTPUT_SUFFIXES', 'ModelFileError',
@@ -92,6 +92,8 @@ def _config_problem(config) -> str | None:
     if not isinstance(m.get('norm'), str) or m['norm'] not in NORMS: return f"norm {m.get('norm')!r} is not one of {tuple(NORMS)}"
     for key in ('self_attention', 'blur', 'residual'):
         if type(m.get(key)) is not bool: return f"model.{key} must be true or false, got {m.get(key)!r}"
+    if type(m.get('blur_final', False)) is not bool: return f"model.blur_final must be true or false, got {m['blur_final']!r}"
+    if m.get('padding', 'zeros') not in PADDINGS: return f"model.padding {m['padding']!r} is not one of {PADDINGS}"
     return None
 
 def read_config(path: str | Path) -> dict:
@@ -152,7 +154,8 @@ def load_model(model: str | Path | None = None, # a bundled model's name, a .saf
         raise ModelFileError(f"{path} was trained for x{config['scale']} super-resolution; asked for x{scale}")
     if (problem := _fingerprint_problem(path, config)): raise ModelFileError(f"{path}: {problem}")
     m = config['model']
-    net = build_unet(m['encoder'], 'none', m['norm'], m['self_attention'], m['blur'], m['residual'], img_size=64)
+    options = {k: m.get(k, default) for k, default in ARCH_DEFAULTS.items()}
+    net = build_unet(m['encoder'], 'none', m['norm'], m['self_attention'], m['blur'], m['residual'], img_size=64, **options)
     try: state = load_file(str(path)); net.load_state_dict(state)      # fp16 release weights are cast to the network's float32
     except Exception as e: raise ModelFileError(f"{path}: the weights cannot be read or do not fit the config ({type(e).__name__}: {str(e)[:300]})") from None
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]

@@ -110,6 +110,8 @@ def enhance_learner(dls,                                  # DataLoaders of (inpu
                     norm: str = 'spectral',               # decoder normalisation: 'batch', 'weight', 'spectral', 'none'
                     self_attention: bool = True,          # fastai's self-attention layer in the decoder
                     residual: bool = True,                # output = input + learned correction
+                    blur_final: bool = False,             # blur the final pixel shuffle too (see `build_unet`)
+                    padding: str = 'zeros',               # 'zeros' or 'reflect': how every convolution pads (see `build_unet`)
                     encoder: str | None = None,           # U-Net encoder (default: the profile's, the article's on GPU)
                     pretrained: str = 'auto',             # encoder weights: 'auto', 'imagenet' or 'none'
                     profile: str | Profile | None = None, # run profile (default: the active one)
@@ -126,7 +128,7 @@ def enhance_learner(dls,                                  # DataLoaders of (inpu
     p = get_profile(profile)
     encoder = encoder or p.encoder_for(task)
     size = dls.one_batch()[0].shape[-1]
-    model = build_unet(encoder, pretrained, norm, self_attention, residual=residual, img_size=size)
+    model = build_unet(encoder, pretrained, norm, self_attention, residual=residual, img_size=size, blur_final=blur_final, padding=padding)
     model.config.update(task=task)
     loss_func = loss if isinstance(loss, EnhanceLoss) else enhance_loss(loss, loss_weights, vgg_weights=vgg_weights or p.vgg_weights,
                                                                           style_image=style_image)

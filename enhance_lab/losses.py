@@ -64,15 +64,26 @@ class VGGTerms(nn.Module):
                  style_image: Tensor | None = None,       # Gram matrices against this image instead of the target
                  feature_criterion: str = 'l1',           # 'l1' (relative L1) or 'mse' (relative squared error) between activations
                  gram_criterion: str = 'l1',              # the same choice between Gram matrices
+                 gram_layer_ids=None,                     # the Gram term at these layers instead (`gram_weights` then per one of them)
+                 gram_cells: int = 1,                     # the Gram term on each cell of an n x n grid of the image, averaged
                 ):
         super().__init__()
         for c in (feature_criterion, gram_criterion):
             if c not in CRITERIA: raise ValueError(f"unknown criterion {c!r}; choose one of {CRITERIA}")
-        self.feature_criterion, self.gram_criterion = feature_criterion, gram_criterion
+        if type(gram_cells) is not int or not 1 <= gram_cells <= 8: raise ValueError(f"gram_cells must be a whole number from 1 to 8, got {gram_cells!r}")
+        self.feature_criterion, self.gram_criterion, self.gram_cells = feature_criterion, gram_criterion, gram_cells
+        if len(feature_weights) != len(layer_ids): raise ValueError(f"need one weight per layer {list(layer_ids)}")
+        if gram_layer_ids is not None:                    # one list of layers; each term weighs the others 0
+            if not gram_layer_ids: raise ValueError("gram_layer_ids is empty")
+            gram_weights = gram_weights or [1.]*len(gram_layer_ids)
+            if len(gram_weights) != len(gram_layer_ids): raise ValueError(f"need one weight per Gram layer {list(gram_layer_ids)}")
+            fmap, gmap = dict(zip(layer_ids, feature_weights)), dict(zip(gram_layer_ids, gram_weights))
+            layer_ids = sorted(set(fmap) | set(gmap))
+            feature_weights, gram_weights = [fmap.get(l, 0.) for l in layer_ids], [gmap.get(l, 0.) for l in layer_ids]
         self.vgg = vgg or VGGFeatures(vgg_weights, layer_ids=list(layer_ids))
         self.layer_ids = list(layer_ids)
         fw, gw = torch.tensor(feature_weights, dtype=torch.float32), torch.ones(len(layer_ids)) if gram_weights is None else torch.tensor(gram_weights, dtype=torch.float32)
-        if len(fw) != len(self.layer_ids) or len(gw) != len(self.layer_ids): raise ValueError(f"need one weight per layer {self.layer_ids}")
+        if len(gw) != len(self.layer_ids): raise ValueError(f"need one weight per layer {self.layer_ids}")
         self.feature_weights, self.gram_weights = (fw/fw.sum()).tolist(), (gw/gw.sum()).tolist()
         self.hooks = None
         self.style_grams = None if style_image is None else [g.detach() for g in self.grams(style_image)]
@@ -92,10 +103,17 @@ class VGGTerms(nn.Module):
         with torch.no_grad(): t_acts = self.activations(target)
         p_acts = self.activations(pred)
         fd, gd = _DISTANCES[self.feature_criterion], _DISTANCES[self.gram_criterion]
-        feature = sum(w*fd(p, t) for w, p, t in zip(self.feature_weights, p_acts, t_acts))
-        t_grams = self.style_grams or [gram_matrix(t) for t in t_acts]
-        gram = sum(w*gd(gram_matrix(p), g.to(p.device).expand(len(p), -1, -1)) for w, p, g in zip(self.gram_weights, p_acts, t_grams))
+        feature = sum(w*fd(p, t) for w, p, t in zip(self.feature_weights, p_acts, t_acts) if w)
+        styles = self.style_grams or [None]*len(t_acts)
+        gram = sum(w*self._gram_distance(p, t, g, gd) for w, p, t, g in zip(self.gram_weights, p_acts, t_acts, styles) if w)
         return {'feature': feature, 'gram': gram}
+
+    def _gram_distance(self, p: Tensor, t: Tensor, style: Tensor | None, gd) -> Tensor:
+        "Mean over the cells of the `gram_cells` grid of the distance between the prediction's and the style's (or target's) Gram matrices."
+        n, (h, w) = self.gram_cells, p.shape[-2:]
+        cell = lambda a, i, j: a[..., i*h//n:(i + 1)*h//n, j*w//n:(j + 1)*w//n]
+        targets = lambda i, j: style.to(p.device).expand(len(p), -1, -1) if style is not None else gram_matrix(cell(t, i, j))
+        return sum(gd(gram_matrix(cell(p, i, j)), targets(i, j)) for i in range(n) for j in range(n))/n**2
 
     def remove(self):
         "Remove the hooks from the VGG network (they come back if the terms are used again)."

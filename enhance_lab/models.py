@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['ENCODERS', 'PRETRAINED', 'LITE_MEAN', 'LITE_STD', 'NORMS', 'efficientnet_lite0_weights_path', 'unpad_convs',
-           'resolve_encoder', 'encoder_body', 'SelfAttention', 'UnetBlock', 'DynamicUnet', 'EnhanceUnet', 'build_unet',
-           'unet_splitter']
+__all__ = ['ENCODERS', 'PRETRAINED', 'LITE_MEAN', 'LITE_STD', 'NORMS', 'PADDINGS', 'ARCH_DEFAULTS',
+           'efficientnet_lite0_weights_path', 'unpad_convs', 'resolve_encoder', 'encoder_body', 'SelfAttention',
+           'UnetBlock', 'DynamicUnet', 'EnhanceUnet', 'reflect_padding', 'build_unet', 'unet_splitter']
 
 # %% ../nbs/05_models.ipynb #0735e1f8
 ENCODERS = ('efficientnet_lite0', 'resnet18', 'resnet34')
@@ -219,6 +219,7 @@ class DynamicUnet(nn.Module):
                  n_out: int,                   # output channels
                  img_size: tuple,              # a size to trace the encoder at (any multiple of 32 runs later)
                  blur: bool = False,           # blur after each pixel shuffle
+                 blur_final: bool = False,     # blur after the final pixel shuffle too (fastai: never)
                  self_attention: bool = False, # self-attention in the third-last decoder block
                  y_range: tuple | None = None, # squash the output to this range with a sigmoid
                  norm: str = 'batch',          # the decoder convs' normalisation: 'batch', 'weight', 'spectral' or 'none'
@@ -237,7 +238,7 @@ class DynamicUnet(nn.Module):
             layers.append(block)
             with torch.no_grad(): x = block(x, feats[idx])
         ni = x.shape[1]
-        if tuple(img_size) != tuple(sizes[0][-2:]): layers.append(_pixel_shuffle_icnr(ni, norm=norm))
+        if tuple(img_size) != tuple(sizes[0][-2:]): layers.append(_pixel_shuffle_icnr(ni, blur=blur_final, norm=norm))
         layers += [_ResizeToInput(), _CatInput(), _ResBlock(ni + 3, norm), _conv_layer(ni + 3, n_out, ks=1, relu=False, norm=norm)]
         _apply_init(nn.Sequential(layers[3], layers[-2]))
         if y_range is not None: layers.append(_SigmoidRange(*y_range))
@@ -288,6 +289,34 @@ class EnhanceUnet(nn.Module):
         out = out.float()
         return x + self.res_scale*out if self.residual else out
 
+PADDINGS = ('zeros', 'reflect')
+ARCH_DEFAULTS = {'blur_final': False, 'padding': 'zeros'}   # what a model config written before these options means
+
+def _edge_pad(x: Tensor, pad: tuple) -> Tensor:
+    "`x` padded by (left, right, top, bottom) reflection — by replication where the map is too small to reflect (deep layers of a small image)."
+    h, w = x.shape[-2:]
+    return F.pad(x, pad, mode='reflect' if max(pad[:2]) < w and max(pad[2:]) < h else 'replicate')
+
+class _EdgePad2d(nn.Module):
+    "`nn.ZeroPad2d`'s replacement: pads by `_edge_pad`."
+    def __init__(self, padding: tuple): super().__init__(); self.padding = tuple(padding)
+    def forward(self, x: Tensor) -> Tensor: return _edge_pad(x, self.padding)
+
+class _EdgePadConv2d(nn.Conv2d):
+    "A `Conv2d` whose padding is `_edge_pad`'s; the same parameters (a class swap, as `torch.nn.utils.parametrize` does)."
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        (ph, pw) = self.edge_padding
+        return F.conv2d(_edge_pad(input, (pw, pw, ph, ph)), weight, bias, self.stride, 0, self.dilation, self.groups)
+
+def reflect_padding(model: nn.Module) -> nn.Module:
+    "Pad every convolution of `model` by reflection instead of zeros (EfficientNet-Lite's separate zero-pad layers too), in place; parameters unchanged."
+    for module in list(model.modules()):
+        for name, child in module.named_children():
+            if isinstance(child, nn.ZeroPad2d): setattr(module, name, _EdgePad2d(child.padding))
+        if type(module) is nn.Conv2d and any(module.padding):
+            module.edge_padding, module.__class__ = tuple(module.padding), _EdgePadConv2d
+    return model
+
 def build_unet(encoder: str = 'efficientnet_lite0', # 'efficientnet_lite0', 'resnet18' or 'resnet34'
                pretrained: str = 'auto',            # 'auto' (ImageNet, online first), 'imagenet' or 'none'
                norm: str = 'spectral',              # decoder normalisation: 'batch', 'weight', 'spectral' or 'none'
@@ -295,15 +324,20 @@ def build_unet(encoder: str = 'efficientnet_lite0', # 'efficientnet_lite0', 'res
                blur: bool = True,                   # blur after pixel shuffle (fights checkerboard artefacts)
                residual: bool = True,               # output = input + s·U-Net(input), s learnt
                img_size: int = 128,                 # a size for DynamicUnet to trace the encoder (any multiple of 32 runs later)
+               blur_final: bool = False,            # blur after the final pixel shuffle too (fastai leaves it unblurred)
+               padding: str = 'zeros',              # how every convolution pads: 'zeros' or 'reflect' (no border to find)
               ) -> EnhanceUnet:
     "A U-Net for image-to-image enhancement; `config` records how it was built."
     if norm not in NORMS: raise ValueError(f"unknown norm {norm!r}; choose one of {sorted(NORMS)}")
+    if padding not in PADDINGS: raise ValueError(f"unknown padding {padding!r}; choose one of {PADDINGS}")
     encoder, pretrained = resolve_encoder(encoder, pretrained)
     body, mean, std = encoder_body(encoder, pretrained)
     y_range = None if residual else (-0.05, 1.05)
-    unet = DynamicUnet(body, n_out=3, img_size=(img_size, img_size), blur=blur, self_attention=self_attention,
+    unet = DynamicUnet(body, n_out=3, img_size=(img_size, img_size), blur=blur, blur_final=blur_final, self_attention=self_attention,
                        y_range=y_range, norm=norm)
-    config = dict(encoder=encoder, pretrained=pretrained, norm=norm, self_attention=self_attention, blur=blur, residual=residual)
+    if padding == 'reflect': reflect_padding(unet)
+    config = dict(encoder=encoder, pretrained=pretrained, norm=norm, self_attention=self_attention, blur=blur, residual=residual,
+                  blur_final=blur_final, padding=padding)
     return EnhanceUnet(unet, mean, std, residual, config)
 
 def unet_splitter(model: EnhanceUnet) -> list:

@@ -17,6 +17,7 @@ from .core import DEGRADATIONS, PRECISIONS, SCALES, atomic_write, get_profile
 from .data import colorize_dls, load_style_image, style_dls, superres_dls
 from .learners import EpochSeed, ExpectedTime, distributed_context, enhance_learner
 from .losses import PRESETS, TERMS, EnhanceLoss
+from .models import ARCH_DEFAULTS, PADDINGS
 from .inference import ModelFileError, model_path, read_config, save_model
 
 import torch
@@ -159,6 +160,10 @@ class Recipe:
     norm: str | None = None           # decoder normalisation: 'batch', 'weight', 'spectral' or 'none'
     self_attention: bool = True       # fastai's self-attention layer in the decoder
     residual: bool = True             # output = input + learned correction
+    blur_final: bool = False          # blur the final pixel shuffle too (see `build_unet`)
+    padding: str = 'zeros'            # 'zeros' or 'reflect': how every convolution pads
+    gram_layers: tuple | None = None  # VGG16 layers of the Gram term (None: the feature term's; e.g. (3, 8, 15, 22) adds relu1_2)
+    gram_cells: int = 1               # the Gram term on each cell of an n x n grid of every crop
     style: str | None = None          # the style image (style task; None: The Starry Night)
     freeze: bool = False              # keep the pretrained encoder frozen (its batch-norm layers still train)
     init: str | None = None           # start from this model's weights (a bundled name or a .safetensors file)
@@ -186,6 +191,10 @@ class Recipe:
             if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0): return f"the {term} weight must be a number >= 0, got {w!r}"
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0): return f"the learning rate must be a positive number, got {self.lr}"
         if self.precision not in PRECISIONS: return f"unknown precision {self.precision!r}; choose one of {PRECISIONS}"
+        if self.padding not in PADDINGS: return f"unknown padding {self.padding!r}; choose one of {PADDINGS}"
+        if type(self.gram_cells) is not int or not 1 <= self.gram_cells <= 8: return f"gram_cells must be a whole number from 1 to 8, got {self.gram_cells!r}"
+        if self.gram_layers is not None and not (self.gram_layers and all(type(l) is int and 0 <= l < 30 for l in self.gram_layers)):
+            return f"gram_layers must be VGG16 layer indices from 0 to 29, got {self.gram_layers!r}"
         return None
 
 # %% ../nbs/07a_training.ipynb #63df453d
@@ -222,8 +231,9 @@ def _init_source(recipe: Recipe) -> Path:
 
 def _load_init(learn: Learner, path: Path, config: dict):
     "Put the weights of the model file `path` into `learn.model` after checking the network is built the same."
-    diff = [f"{k} ({config['model'].get(k)} there, {learn.model.config.get(k)} here)" for k in ('encoder', 'norm', 'self_attention', 'blur', 'residual')
-            if config['model'].get(k) != learn.model.config.get(k)]
+    built = {**ARCH_DEFAULTS, **config['model']}                       # a model saved before the research options had neither
+    diff = [f"{k} ({built.get(k)} there, {learn.model.config.get(k)} here)" for k in ('encoder', 'norm', 'self_attention', 'blur', 'residual', *ARCH_DEFAULTS)
+            if built.get(k) != learn.model.config.get(k)]
     if diff: raise TrainingError(f"init {path}: its network differs in {', '.join(diff)}")
     try: learn.model.load_state_dict(load_file(str(path)))
     except Exception as e: raise TrainingError(f"init {path}: the weights do not fit ({type(e).__name__}: {str(e)[:200]})") from None
@@ -242,11 +252,12 @@ def recipe_learner(recipe: Recipe,                   # what to learn
                            steps_per_epoch=steps_per_epoch)
     else: dls = (colorize_dls if recipe.task == 'colorize' else style_dls)(recipe.source, profile=p, steps_per_epoch=steps_per_epoch)
     style_image = load_style_image(recipe.style, dls.one_batch()[0].shape[-1]*2) if recipe.task == 'style' else None
-    loss, weights = recipe.loss or d['loss'], recipe.loss_weights
-    if isinstance(loss, dict): loss, weights = EnhanceLoss({**loss, **(weights or {})}, vgg_weights=p.vgg_weights, style_image=style_image), None
-    learn = enhance_learner(dls, recipe.task, loss, weights, norm=recipe.norm or d['norm'],
-                            self_attention=recipe.self_attention, residual=recipe.residual, profile=p, style_image=style_image,
-                            precision=recipe.precision, seed=recipe.seed, pretrained=pretrained)
+    loss = recipe.loss or d['loss']
+    loss = EnhanceLoss({**(PRESETS[loss] if isinstance(loss, str) else loss), **(recipe.loss_weights or {})}, vgg_weights=p.vgg_weights,
+                       style_image=style_image, gram_layer_ids=recipe.gram_layers, gram_cells=recipe.gram_cells)
+    learn = enhance_learner(dls, recipe.task, loss, norm=recipe.norm or d['norm'], self_attention=recipe.self_attention,
+                            residual=recipe.residual, blur_final=recipe.blur_final, padding=recipe.padding, profile=p,
+                            style_image=style_image, precision=recipe.precision, seed=recipe.seed, pretrained=pretrained)
     if recipe.freeze: learn.freeze()
     return learn
 

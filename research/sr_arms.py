@@ -20,8 +20,6 @@ import json, sys
 from pathlib import Path
 
 import numpy as np
-from torch import nn
-
 from enhance_lab.core import cache_dir
 from enhance_lab.data import mod_crop, superres_input
 from enhance_lab.evaluation import bicubic_upscaler, coherent_stripe_share, mean_table, stripe_shares, superres_table
@@ -41,17 +39,10 @@ OUT = Path(__file__).parent/'sr_arms'
 STAGES = {'last block (1/2 res)': 7, 'final PixelShuffle': 8, 'residual block': 11, 'output conv': 12}
 
 
-def blur_final_shuffle(model):
-    "Append fastai's PixelShuffle blur (replication pad + 2x2 average, stride 1) to the U-Net's final PixelShuffle."
-    layers = model.unet.layers
-    assert isinstance(layers[8][-1], nn.PixelShuffle), layers[8]
-    layers[8] = nn.Sequential(*layers[8], nn.ReplicationPad2d((1, 0, 1, 0)), nn.AvgPool2d(2, stride=1))
-
-
 def train_arm(name: str):
     arm = {**REFERENCE, **ARMS[name]}
-    learn = recipe_learner(Recipe('superres', scale=arm['scale'], source='corpus', freeze=True, profile='cpu', seed=SEED), steps_per_epoch=100)
-    if arm['final_blur']: blur_final_shuffle(learn.model)
+    recipe = Recipe('superres', scale=arm['scale'], source='corpus', freeze=True, profile='cpu', seed=SEED, blur_final=arm['final_blur'])
+    learn = recipe_learner(recipe, steps_per_epoch=100)
     return fit_resumable(learn, name, cache_dir('sr_arms', name)), arm
 
 

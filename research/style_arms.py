@@ -25,7 +25,8 @@ from enhance_lab.evaluation import mean_table, style_table
 from enhance_lab.experiments import experiment_setup
 from enhance_lab.inference import stylize_image
 from enhance_lab.learners import enhance_learner
-from enhance_lab.losses import _DISTANCES, DEFAULT_FEATURE_WEIGHTS, DEFAULT_LAYERS, EnhanceLoss, VGGTerms, gram_matrix
+from enhance_lab.losses import DEFAULT_LAYERS, EnhanceLoss, VGGTerms
+from enhance_lab.models import reflect_padding
 from arms import fit_resumable, run_arms
 
 REFERENCE = dict(feature_criterion='l1', gram_criterion='l1', gram=10., residual=True, norm='spectral', attention=True, size=128, bs=8,
@@ -44,31 +45,6 @@ ARMS = {
     'cell-gram-g5-reflect-crop256': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect', 'size': 256, 'bs': 2},   # the same, 4x the area per crop
     'cell-gram-g5-reflect-relu1': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect', 'layers': (3,) + DEFAULT_LAYERS},   # the Gram term at relu1_2 too (palette, strokes); content unchanged
 }
-class CellGramTerms(VGGTerms):
-    "The Gram term computed on each cell of an n x n grid of every crop, each against the painting's: a style that lives in one patch scores badly."
-    def __init__(self, *args, cells: int = 2, **kwargs): super().__init__(*args, **kwargs); self.cells = cells
-
-    def forward(self, pred, target):
-        with torch.no_grad(): t_acts = self.activations(target)
-        p_acts = self.activations(pred)
-        fd, gd, n = _DISTANCES[self.feature_criterion], _DISTANCES[self.gram_criterion], self.cells
-        feature = sum(w*fd(p, t) for w, p, t in zip(self.feature_weights, p_acts, t_acts))
-        def cell_distance(p, g):
-            h, w = p.shape[-2:]
-            cells = [p[..., i*h//n:(i + 1)*h//n, j*w//n:(j + 1)*w//n] for i in range(n) for j in range(n)]
-            return sum(gd(gram_matrix(c), g.to(p.device).expand(len(p), -1, -1)) for c in cells)/len(cells)
-        gram = sum(w*cell_distance(p, g) for w, p, g in zip(self.gram_weights, p_acts, self.style_grams))
-        return {'feature': feature, 'gram': gram}
-
-
-def reflect_padding(model: torch.nn.Module):
-    "Pad every convolution of `model` by reflection instead of zeros (EfficientNet-Lite's separate zero-pad layers too)."
-    for module in list(model.modules()):
-        for name, child in module.named_children():
-            if isinstance(child, torch.nn.ZeroPad2d): setattr(module, name, torch.nn.ReflectionPad2d(child.padding))
-        if isinstance(module, torch.nn.Conv2d) and any(module.padding): module.padding_mode = 'reflect'
-
-
 STEPS, EVERY, LR, SEED = 1000, 100, 1e-3, 0
 OUT = Path(__file__).parent/'style_arms'
 
@@ -81,11 +57,8 @@ def train_arm(name: str):
     set_seed(SEED, reproducible=True)
     dls = style_dls('corpus', profile=p, steps_per_epoch=EVERY)
     style = load_style_image(size=256)
-    cells = {'cells': arm['gram_cells']} if arm['gram_cells'] > 1 else {}
-    extra_layers = len(arm['layers']) - len(DEFAULT_LAYERS)           # layers before relu2_2 carry the Gram term only
-    terms = (CellGramTerms if cells else VGGTerms)(vgg_weights=p.vgg_weights, style_image=style, feature_criterion=arm['feature_criterion'],
-                                                   gram_criterion=arm['gram_criterion'], layer_ids=arm['layers'],
-                                                   feature_weights=(0,)*extra_layers + DEFAULT_FEATURE_WEIGHTS, **cells)
+    terms = VGGTerms(vgg_weights=p.vgg_weights, style_image=style, feature_criterion=arm['feature_criterion'], gram_criterion=arm['gram_criterion'],
+                     gram_layer_ids=arm['layers'], gram_cells=arm['gram_cells'])     # the feature term keeps relu2_2..relu4_3
     loss = EnhanceLoss({'feature': 1., 'gram': arm['gram']}, vgg_terms=terms)
     learn = enhance_learner(dls, 'style', loss, norm=arm['norm'], self_attention=arm['attention'], residual=arm['residual'],
                             profile=p, seed=SEED)
