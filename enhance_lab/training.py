@@ -99,7 +99,7 @@ def load_checkpoint(learn: Learner,            # a learner built like the one th
     "Restore the latest `Checkpoint` in `folder` into `learn` after checking it was made for the same set-up (and `extra`); returns the next epoch."
     folder = Path(folder)
     state = read_checkpoint_state(folder)
-    expected, saved = _checkpoint_config(learn, extra or {}), state.get('config') or {}
+    expected, saved = _checkpoint_config(learn, extra or {}), {**ARCH_DEFAULTS, **(state.get('config') or {})}   # older checkpoints: neither option
     if saved != expected:
         diff = sorted(k for k in set(saved) | set(expected) if saved.get(k) != expected.get(k))
         raise CheckpointError(f"{folder}: the checkpoint was made for another set-up (differs in {', '.join(diff)}): "
