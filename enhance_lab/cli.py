@@ -229,12 +229,12 @@ def cmd_evaluate(a) -> int:
 
 def cmd_corpus(a) -> int:
     "Assemble the offline corpus."
-    from enhance_lab.corpus import CorpusError, assemble_corpus, remember_corpus
+    from enhance_lab.corpus import ROLES, CorpusError, assemble_corpus, remember_corpus
     from enhance_lab.images import image_files
     try: dest = assemble_corpus(a.dest)
     except CorpusError as e: print(f"error: {e}", file=sys.stderr); return 1
     if a.dest: remember_corpus(dest)                   # `--source corpus` now means this folder
-    counts = {s: len(image_files(dest/s)) for s in ('train', 'valid', 'test', 'style', 'scenes-train', 'scenes-valid') if (dest/s).is_dir()}
+    counts = {s: len(image_files(dest/s)) for s in ROLES if (dest/s).is_dir()}
     print(f"corpus at {dest}: {counts}; attribution in {dest/'ATTRIBUTION.md'}")
     return 0
 

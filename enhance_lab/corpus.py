@@ -16,7 +16,7 @@ from fastprogress.fastprogress import progress_bar
 from .core import atomic_write, cache_dir, data_dir
 
 # %% auto #0
-__all__ = ['CorpusError', 'reserved_packages', 'read_manifest', 'sha256_prefix', 'fetch_package', 'unpack_package',
+__all__ = ['ROLES', 'CorpusError', 'reserved_packages', 'read_manifest', 'sha256_prefix', 'fetch_package', 'unpack_package',
            'default_corpus_dir', 'remember_corpus', 'assemble_corpus']
 
 # %% ../nbs/00a_corpus.ipynb #571d8493
@@ -139,9 +139,11 @@ def remember_corpus(dest: str | Path) -> Path:
     atomic_write(cache_dir()/'corpus-location.txt', lambda p: p.write_text(str(dest)))
     return dest
 
+ROLES = ('train', 'valid', 'test', 'style', 'scenes-train', 'scenes-valid')   # the corpus's folders, one per manifest role
+
 def assemble_corpus(dest: str | Path | None = None,            # the corpus folder (default: `default_corpus_dir()`)
                     manifest: str | Path | None = None,        # the manifest TSV (default: the bundled one)
-                    roles=('train', 'valid', 'test', 'style', 'scenes-train', 'scenes-valid'), # which rows to assemble
+                    roles=ROLES,                               # which rows to assemble
                    ) -> Path:
     "Assemble the offline corpus into `dest`/<role>/ (train, valid, test, style, scenes-train, scenes-valid) from the manifest; returns `dest`."
     dest = Path(dest or default_corpus_dir())
