@@ -18,7 +18,7 @@ from PIL import Image
 from fastprogress.fastprogress import progress_bar
 
 from .data import downscale, mod_crop
-
+from .inference import _tiles
 from .images import ImageReadError, open_rgb, pil_to_batch, shrink, to_grey
 from .metrics import ab_error_lab, check_images, evaluate_y, psnr, rgb_to_y, shave, ssim
 from .losses import VGGTerms
@@ -26,8 +26,8 @@ from .losses import VGGTerms
 # %% auto #0
 __all__ = ['SCREEN_WIDTH', 'SkippedPhotoWarning', 'feature_distance', 'sharpness', 'stripe_amplitude', 'stripes',
            'coherent_stripe_share', 'stripe_shares', 'bicubic_upscaler', 'superres_table', 'mean_table',
-           'colourfulness', 'ab_error', 'colorize_table', 'style_table', 'show_rows', 'screen_figures',
-           'plot_loss_terms']
+           'colourfulness', 'ab_error', 'colorize_table', 'cell_style_losses', 'style_table', 'tile_corner_contrast',
+           'show_rows', 'screen_figures', 'plot_loss_terms']
 
 # %% ../nbs/08_evaluation.ipynb #34d85ee7
 class SkippedPhotoWarning(UserWarning):
@@ -185,12 +185,22 @@ def colorize_table(methods: dict[str, Callable],      # name → function from t
     return _photo_table(paths, max_side, rows_of)
 
 # %% ../nbs/08_evaluation.ipynb #f1da44c5
+def cell_style_losses(style_terms: VGGTerms, # the loss network holding the painting's Gram matrices (`style_image` given)
+                      img: torch.Tensor,     # one image, (1, 3, h, w) in [0, 1]
+                      n: int = 3,            # cells per side of the grid
+                     ) -> list[float]:
+    "Style loss of each cell of an n x n grid over `img`, row by row: is the style everywhere or in one patch?"
+    h, w = img.shape[-2:]
+    if min(h, w) < 16*n: raise ValueError(f"a {w}x{h} image is too small for a {n}x{n} grid of cells (at least {16*n} px a side)")
+    cells = [img[..., i*h//n:(i + 1)*h//n, j*w//n:(j + 1)*w//n] for i in range(n) for j in range(n)]
+    with torch.no_grad(): return [style_terms(c, c)['gram'].item() for c in cells]
+
 def style_table(methods: dict[str, Callable],   # name → function from a PIL photo to the stylised PIL image
                 photos: list[Image.Image],      # the (already shrunk) test photos
                 style_image: torch.Tensor,      # the painting, (1, 3, h, w) in [0, 1] (see `load_style_image`)
                 vgg_weights: str = 'auto'       # the loss network's weights
                ) -> pd.DataFrame:
-    "One row per (photo, method): content loss (features vs the photo) and style loss (Gram matrices vs the painting)."
+    "One row per (photo, method): content loss (features vs the photo), style loss (Gram matrices vs the painting) and the worst 3x3 cell's style loss."
     rows = []
     with VGGTerms(vgg_weights=vgg_weights) as content, VGGTerms(vgg_weights=vgg_weights, style_image=style_image) as style:
         for i, photo in enumerate(progress_bar(photos, leave=False)):
@@ -199,8 +209,30 @@ def style_table(methods: dict[str, Callable],   # name → function from a PIL p
                 out = pil_to_batch(fn(photo))
                 with torch.no_grad():
                     rows.append({'photo': i, 'method': name, 'content loss': content(out, ref)['feature'].item(),
-                                 'style loss': style(out, ref)['gram'].item()})
+                                 'style loss': style(out, ref)['gram'].item(), 'worst cell': max(cell_style_losses(style, out))})
     return pd.DataFrame(rows)
+
+# %% ../nbs/08_evaluation.ipynb #93d016e6
+def tile_corner_contrast(photo: Image.Image, # the input
+                         out: Image.Image,   # the model's output, tiled as `tile` and `overlap` say
+                         tile: int,          # the tile side used (see `predict`)
+                         overlap: int = 64,  # the tiles' overlap
+                         block: int = 32,    # the side of the blocks compared
+                        ) -> float:
+    "Mean neighbour contrast of the change `out` made to `photo` in blocks at the tiles' corners over that of the other blocks (1: no tile artefact)."
+    if photo.size != out.size: raise ValueError(f"the output ({out.size}) and the photo ({photo.size}) differ in size")
+    if min(photo.size) < 3*block: raise ValueError(f"a {photo.width}x{photo.height} photo has too few {block}-px blocks (at least {3*block} px a side)")
+    change = np.abs(np.asarray(out, np.float32) - np.asarray(photo, np.float32)).mean(2)
+    h, w = change.shape[0]//block*block, change.shape[1]//block*block
+    blocks = change[:h, :w].reshape(h//block, block, w//block, block).mean((1, 3))
+    padded = np.pad(blocks, 1, mode='edge')                 # beyond the border, the border block again
+    around = sum(padded[1 + dy:1 + dy + blocks.shape[0], 1 + dx:1 + dx + blocks.shape[1]] for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)/8
+    contrast, corner = np.abs(blocks - around), np.zeros(blocks.shape, bool)
+    (ys, th), (xs, tw) = _tiles(photo.height, tile, overlap), _tiles(photo.width, tile, overlap)
+    for y0 in {y + d for y in ys for d in (0, th - overlap)}:
+        for x0 in {x + d for x in xs for d in (0, tw - overlap)}:
+            corner[y0//block:(y0 + overlap - 1)//block + 1, x0//block:(x0 + overlap - 1)//block + 1] = True
+    return float((contrast[corner].mean() + 1e-6)/(contrast[~corner].mean() + 1e-6))
 
 # %% ../nbs/08_evaluation.ipynb #d15f2659
 SCREEN_WIDTH = 1200     # pixels: the widest picture a notebook shows

@@ -9,6 +9,7 @@ changes than the median block (the corner glitch). Weights stay in the cache; th
 research/style_arms/<arm>.json and a picture of three photos to research/style_arms/<arm>.jpg.
 
     python research/style_arms.py ARM [ARM ...]      (arms: see ARMS)
+    python research/style_arms.py --model PATH       (a model `enhance-lab train` saved, e.g. a release candidate)
 """
 import json, sys
 from pathlib import Path
@@ -20,13 +21,14 @@ from fastai.torch_core import set_seed
 
 from enhance_lab.core import cache_dir, get_profile
 from enhance_lab.data import load_style_image, style_dls
-from enhance_lab.images import image_to_tensor, open_rgb, shrink
-from enhance_lab.evaluation import mean_table, style_table
+from enhance_lab.images import open_rgb, pil_to_batch, shrink
+from enhance_lab.evaluation import cell_style_losses, mean_table, style_table, tile_corner_contrast
 from enhance_lab.experiments import experiment_setup
-from enhance_lab.inference import stylize_image
+from enhance_lab.inference import load_model, stylize_image
 from enhance_lab.learners import enhance_learner
 from enhance_lab.losses import DEFAULT_LAYERS, EnhanceLoss, VGGTerms
 from enhance_lab.models import reflect_padding
+from enhance_lab.training import history_wall_time
 from arms import fit_resumable, run_arms
 
 REFERENCE = dict(feature_criterion='l1', gram_criterion='l1', gram=10., residual=True, norm='spectral', attention=True, size=128, bs=8,
@@ -67,19 +69,6 @@ def train_arm(name: str):
     return fit_resumable(learn, name, folder, STEPS, EVERY, LR), arm
 
 
-def cell_style_losses(terms: VGGTerms, img: Image.Image, n: int = 3) -> list[float]:
-    "Style loss (relative-L1 Gram distance to the painting) of each cell of an n x n grid of `img`."
-    x = image_to_tensor(img)[None]
-    h, w = x.shape[-2:]
-    out = []
-    with torch.no_grad():
-        for i in range(n):
-            for j in range(n):
-                cell = x[..., i*h//n:(i + 1)*h//n, j*w//n:(j + 1)*w//n]
-                out.append(terms(cell, cell)['gram'].item())
-    return out
-
-
 def corner_excess(photo: Image.Image, out: Image.Image, block: int = 32) -> float:
     "Mean |change| in the top-left block over the median block's mean |change| (1: the corner changes like the rest)."
     d = np.abs(np.asarray(out, np.float32) - np.asarray(photo, np.float32)).mean(2)
@@ -88,7 +77,7 @@ def corner_excess(photo: Image.Image, out: Image.Image, block: int = 32) -> floa
     return float(blocks[0, 0]/max(np.median(blocks), 1e-6))
 
 
-def evaluate_arm(name: str, model, seconds: float, arm: dict):
+def evaluate_arm(name: str, model, seconds: float, arm: dict, steps: int = STEPS):
     "The arm's record and picture."
     setup = experiment_setup('cpu', n_corpus_test=8)
     photos = [shrink(open_rgb(p), 384) for p in setup.test_paths]
@@ -98,14 +87,17 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict):
     table = style_table({'photo': lambda im: im, name: lambda im: outs[photos.index(im)]}, photos, style, 'auto')
     means = mean_table(table).drop(columns='photo')
     with VGGTerms(vgg_weights='auto', style_image=style) as terms:
-        cells = [cell_style_losses(terms, o) for o in outs]
-    record = {'arm': name, 'config': arm, 'steps': STEPS, 'seed': SEED, 'lr': LR, 'train_seconds': round(seconds),
+        cells = [cell_style_losses(terms, pil_to_batch(o)) for o in outs]
+    larger = [shrink(open_rgb(p), 768) for p in setup.test_paths]       # several 256-px tiles each
+    tiles = [tile_corner_contrast(p, stylize_image(model, p, tile=256), tile=256) for p in larger]
+    record = {'arm': name, 'config': arm, 'steps': steps, 'seed': SEED, 'lr': LR, 'train_seconds': round(seconds),
               'test_photos': len(photos), 'eval_side': 384,
               'content_loss': means.loc[name, 'content loss'], 'style_loss': means.loc[name, 'style loss'],
               'photo_style_loss': means.loc['photo', 'style loss'],
               'worst_cell_style_loss_mean': float(np.mean([max(c) for c in cells])),
               'photos_all_cells_le_0.6': int(sum(max(c) <= 0.6 for c in cells)),
               'corner_excess_median': float(np.median([corner_excess(p, o) for p, o in zip(photos, outs)])),
+              'tile_corner_contrast_mean': float(np.mean(tiles)), 'tile_corner_contrast_max': float(np.max(tiles)),
               'per_photo': table[table.method == name][['content loss', 'style loss']].round(4).values.tolist()}
     OUT.mkdir(exist_ok=True)
     (OUT/f'{name}.json').write_text(json.dumps(record, indent=1))
@@ -119,4 +111,14 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict):
     print(json.dumps({k: v for k, v in record.items() if k != 'per_photo'}))
 
 
-if __name__ == '__main__': run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)
+def evaluate_model(path: str):
+    "Measure a model saved by `enhance-lab train` (a release candidate) as the arms are: record and picture named after its file."
+    model, config = load_model(path)
+    history = Path(path).with_suffix('.history.csv')
+    seconds = history_wall_time(history) if history.exists() else float('nan')
+    evaluate_arm(Path(path).stem + '-candidate', model, seconds, {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}, config['steps'])
+
+
+if __name__ == '__main__':
+    if sys.argv[1:2] == ['--model']: evaluate_model(sys.argv[2])
+    else: run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)
