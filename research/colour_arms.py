@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastai.torch_core import set_seed
-from kornia.color import rgb_to_lab, rgb_to_ycbcr, ycbcr_to_rgb
+from kornia.color import lab_to_rgb, rgb_to_lab, rgb_to_ycbcr, ycbcr_to_rgb
 from PIL import Image
 
 from enhance_lab.core import cache_dir, get_profile
@@ -31,7 +31,7 @@ from enhance_lab.learners import enhance_learner
 from enhance_lab.losses import PRESETS, EnhanceLoss
 from arms import fit_resumable, run_arms
 
-REFERENCE = dict(loss={'mse': 1.}, ab=0., freeze=False, source='corpus')
+REFERENCE = dict(loss={'mse': 1.}, ab=0., freeze=False, source='corpus', bins=False)
 ARMS = {
     'mse': {},                                                  # the shipped recipe, at the arms' budget
     'ab-distance': {'loss': {}, 'ab': 1.},                      # the measure itself: a*b* distance, the photo's luminance kept
@@ -40,6 +40,7 @@ ARMS = {
     'ab-distance-feature': {'loss': {'feature': 0.25}, 'ab': 1.},  # the measure plus the article's feature term
     'mse-scenes': {'source': 'corpus+scenes'},                  # the shipped recipe on twice the scenes (GCompris's photos added)
     'ab-distance-scenes': {'loss': {}, 'ab': 1., 'source': 'corpus+scenes'},  # ab-distance on twice the scenes
+    'bins-scenes': {'loss': {}, 'bins': True, 'source': 'corpus+scenes'},   # Zhang et al. 2016: a*b* as one of Q bins, rare colours weighted up, annealed mean
 }
 SEED = 0
 OUT = Path(__file__).parent/'colour_arms'
@@ -71,16 +72,86 @@ class ColourLoss(EnhanceLoss):
     def __repr__(self): return ' + '.join([super().__repr__()]*bool(self.weights) + [f'{self.ab:g}*ab']*bool(self.ab))
 
 
+BIN = 10.                        # a*b* bin side (Zhang et al.: 10)
+SIGMA, LAMBDA, T = 5., 0.5, 0.38  # soft-encoding spread, rebalancing mix with the uniform, read-out temperature (theirs)
+
+
+def ab_bins(paths: list[Path], side: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
+    "The a*b* bins the training photos use (centres, (Q, 2)) and how often (Q,): each photo shrunk to `side`, every pixel counted."
+    counts = torch.zeros(22, 22)                           # a and b from -110 to 110 by 10
+    for p in paths:
+        ab = rgb_to_lab(image_to_tensor(shrink(open_rgb(p), side))[None])[0, 1:].reshape(2, -1)
+        i = ((ab + 110)/BIN).long().clamp(0, 21)
+        counts += torch.bincount(i[0]*22 + i[1], minlength=22*22).reshape(22, 22).float()
+    used = counts.flatten() > 0
+    grid = torch.stack(torch.meshgrid(torch.arange(22.), torch.arange(22.), indexing='ij'), -1).reshape(-1, 2)*BIN - 110 + BIN/2
+    return grid[used], counts.flatten()[used]/counts.sum()
+
+
+def rebalancing_weights(centres: torch.Tensor, share: torch.Tensor) -> torch.Tensor:
+    "Zhang et al.'s class weights: 1/((1-λ)·p̃ + λ/Q), p̃ the bins' share smoothed by a Gaussian of SIGMA units, scaled so the expected weight is 1."
+    near = torch.exp(-torch.cdist(centres, centres).pow(2)/(2*SIGMA**2))
+    smooth = near @ share / near.sum(1)
+    smooth = smooth/smooth.sum()
+    w = 1/((1 - LAMBDA)*smooth + LAMBDA/len(share))
+    return w/(smooth*w).sum()
+
+
+class BinLoss(EnhanceLoss):
+    "Cross-entropy of the model's Q bin logits against each target pixel's a*b* soft-encoded on its 5 nearest bins, weighted by the rarity of its nearest bin."
+    def __init__(self, centres: torch.Tensor, weights: torch.Tensor):
+        super().__init__({}); self.register_buffer('centres', centres); self.register_buffer('rarity', weights)
+
+    def forward(self, logits, target):
+        with torch.autocast(logits.device.type, enabled=False):
+            ab = rgb_to_lab(target.float())[:, 1:].permute(0, 2, 3, 1).reshape(-1, 2)
+            d, idx = torch.cdist(ab, self.centres).topk(5, largest=False)
+            soft = torch.softmax(-d.pow(2)/(2*SIGMA**2), 1)
+            logp = torch.log_softmax(logits.float(), 1).permute(0, 2, 3, 1).reshape(-1, len(self.centres))
+            ce = -(soft*logp.gather(1, idx)).sum(1)
+            loss = (self.rarity[idx[:, 0]]*ce).mean()
+        self.terms = {'ce': loss.item()}
+        return loss
+
+    def __repr__(self): return f'rebalanced cross-entropy over {len(self.centres)} a*b* bins'
+
+
+class AnnealedMean(torch.nn.Module):
+    "The bin model as a colouriser: the annealed mean of its bins (softmax of logits/T) as a*b*, the input's own lightness, RGB out."
+    def __init__(self, net, centres: torch.Tensor):
+        super().__init__(); self.net = net; self.register_buffer('centres', centres)
+
+    def forward(self, x):
+        p = torch.softmax(self.net(x).float()/T, 1)
+        ab = torch.einsum('bqhw,qc->bchw', p, self.centres)
+        return lab_to_rgb(torch.cat([rgb_to_lab(x.float())[:, :1], ab], 1)).clamp(0, 1)
+
+
+def bins_learner(dls, source: str):
+    "A colour learner whose U-Net ends in one logit per a*b* bin of `source`'s training photos, trained with `BinLoss`."
+    centres, share = ab_bins(photo_splits(source)['train'])
+    print(f"{len(centres)} a*b* bins used by the training photos")
+    learn = enhance_learner(dls, 'colorize', BinLoss(centres, rebalancing_weights(centres, share)), norm='weight', residual=False,
+                            profile=get_profile('cpu'), seed=SEED)
+    layers = learn.model.unet.layers
+    layers[-2][0] = torch.nn.Conv2d(layers[-2][0].in_channels, len(centres), 1)
+    layers[-1] = torch.nn.Identity()                               # logits, not a sigmoid-ranged image
+    learn.metrics = []                                             # PSNR and a*b* gain need an image; `evaluate_arm` measures it
+    learn.centres = centres
+    return learn
+
+
 def train_arm(name: str):
     "Train arm `name` (resuming its checkpoint if any): (the model in eval mode, the training seconds) and the arm's settings."
     arm = {**REFERENCE, **ARMS[name]}
     p = get_profile('cpu')
     set_seed(SEED, reproducible=True)
     dls = colorize_dls(arm['source'], profile=p, steps_per_epoch=100)
-    loss = ColourLoss(arm['loss'], arm['ab'])
-    learn = enhance_learner(dls, 'colorize', loss, norm='weight', profile=p, seed=SEED)
+    if arm['bins']: learn = bins_learner(dls, arm['source'])
+    else: learn = enhance_learner(dls, 'colorize', ColourLoss(arm['loss'], arm['ab']), norm='weight', profile=p, seed=SEED)
     if arm['freeze']: learn.freeze()
-    return fit_resumable(learn, name, cache_dir('colour_arms', name)), arm
+    model, seconds = fit_resumable(learn, name, cache_dir('colour_arms', name))
+    return (AnnealedMean(model, learn.centres).eval() if arm['bins'] else model, seconds), arm
 
 
 def chroma_scaled(img: Image.Image, k: float) -> Image.Image:
@@ -112,7 +183,8 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict):
         excess = ab[m] - ab['greyscale input']
         return {'ab_error': means.loc[m, 'ab_error'], 'better_than_grey': int((excess < 0).sum()), 'worst_excess_over_grey': float(excess.max()),
                 'colourfulness_over_truth': means.loc[m, 'colourfulness']/means.loc[m, 'colourfulness (truth)']}
-    record = {'arm': name, 'config': {**arm, 'loss': repr(ColourLoss(arm['loss'], arm['ab']))}, 'steps': 1000, 'seed': SEED,
+    loss = repr(BinLoss(model.centres, model.centres[:, 0])) if arm['bins'] else repr(ColourLoss(arm['loss'], arm['ab']))
+    record = {'arm': name, 'config': {**arm, 'loss': loss}, 'steps': 1000, 'seed': SEED,
               'train_seconds': round(seconds), 'test_photos': len(ab), 'eval_side': setup.eval_side,
               'grey_ab_error': means.loc['greyscale input', 'ab_error'], 'model': scores(name),
               'readout_chroma_scale': k, 'readout_valid_errors': dict(zip(map(float, SCALES), valid_errors)), 'readout': scores(readout),
