@@ -9,7 +9,7 @@ changes than the median block (the corner glitch). Weights stay in the cache; th
 research/style_arms/<arm>.json and a picture of three photos to research/style_arms/<arm>.jpg.
 
     python research/style_arms.py ARM [ARM ...]      (arms: see ARMS)
-    python research/style_arms.py --model PATH       (a model `enhance-lab train` saved, e.g. a release candidate)
+    python research/style_arms.py --model PATH [NAME]  (a model `enhance-lab train` saved: a release candidate, the shipped model)
 """
 import json, sys
 from pathlib import Path
@@ -111,14 +111,14 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict, steps: int = STEPS
     print(json.dumps({k: v for k, v in record.items() if k != 'per_photo'}))
 
 
-def evaluate_model(path: str):
-    "Measure a model saved by `enhance-lab train` (a release candidate) as the arms are: record and picture named after its file."
+def evaluate_model(path: str, name: str | None = None):
+    "Measure a model saved by `enhance-lab train` (a release candidate, the shipped model) as the arms are: record and picture named `name` (default: its file's name + '-candidate')."
     model, config = load_model(path)
     history = Path(path).with_suffix('.history.csv')
     seconds = history_wall_time(history) if history.exists() else float('nan')
-    evaluate_arm(Path(path).stem + '-candidate', model, seconds, {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}, config['steps'])
+    evaluate_arm(name or Path(path).stem + '-candidate', model, seconds, {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}, config['steps'])
 
 
 if __name__ == '__main__':
-    if sys.argv[1:2] == ['--model']: evaluate_model(sys.argv[2])
+    if sys.argv[1:2] == ['--model']: evaluate_model(*sys.argv[2:4])
     else: run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)
