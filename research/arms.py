@@ -2,6 +2,8 @@
 import json, sys, time
 from pathlib import Path
 
+from fastai.callback.core import Callback
+
 from enhance_lab.training import Checkpoint, CheckpointError, load_checkpoint
 
 
@@ -12,14 +14,15 @@ def fit_resumable(learn, name: str, folder: Path, steps: int = 1000, every: int 
     if (folder/'latest.json').exists():
         try: start = load_checkpoint(learn, folder, extra)
         except CheckpointError as e: print(f"{name}: starting again ({e})")
-    learn.add_cb(Checkpoint(folder, extra))
     seconds_file = folder/'seconds.json'
     done_s = json.loads(seconds_file.read_text())['seconds'] if start and seconds_file.exists() else 0.
     t0 = time.time()
+    class Seconds(Callback):      # after each checkpoint: a run stopped and resumed counts every finished piece
+        order = Checkpoint.order + 1
+        def after_epoch(self): seconds_file.write_text(json.dumps({'seconds': done_s + time.time() - t0}))
+    learn.add_cbs([Checkpoint(folder, extra), Seconds()])
     n_epoch = steps//every
-    if start < n_epoch:
-        learn.fit_one_cycle(n_epoch, lr, start_epoch=start)
-        seconds_file.write_text(json.dumps({'seconds': done_s + time.time() - t0}))
+    if start < n_epoch: learn.fit_one_cycle(n_epoch, lr, start_epoch=start)
     learn.loss_func.remove()
     return learn.model.eval(), json.loads(seconds_file.read_text())['seconds']
 
