@@ -14,25 +14,33 @@ Each arm trains the release recipe (superres x2, the combined loss preset, encod
 held-out photos (long side 384, Y, border = scale) against bicubic: PSNR-Y, SSIM-Y, stripe energy over the truth's,
 and the coherent-stripe share per stage. Weights stay in the cache; records go to research/sr_arms/<arm>.json.
 
+x4 arms (the issue's levers, each against `x4-reference`): the final blur, 256-px crops at batch 2 (an x4 model sees
+32x32 input pixels in a 128-px crop), starting from the shipped x2 model, and a ten times larger MAE weight.
+
     python research/sr_arms.py ARM [ARM ...]
 """
 import json, sys
 from pathlib import Path
 
 import numpy as np
-from enhance_lab.core import cache_dir
+from enhance_lab.core import cache_dir, get_profile
 from enhance_lab.data import mod_crop, superres_input
 from enhance_lab.evaluation import bicubic_upscaler, coherent_stripe_share, mean_table, stripe_shares, superres_table
 from enhance_lab.experiments import experiment_setup
 from enhance_lab.images import image_to_tensor, open_rgb, shrink
-from enhance_lab.inference import upscale_image
-from enhance_lab.training import Recipe, recipe_learner
+from enhance_lab.inference import bundled_models, read_config, upscale_image
+from enhance_lab.training import Recipe, _load_init, recipe_learner
 from arms import fit_resumable, run_arms
 
-REFERENCE = dict(scale=2, final_blur=False)
+REFERENCE = dict(scale=2, final_blur=False, size=None, bs=None, init=None, mae=None)
 ARMS = {
     'reference': {},                    # the release recipe at the arms' budget
     'final-blur': {'final_blur': True}, # the final PixelShuffle blurred like every other one
+    'x4-reference': {'scale': 4},       # the x4 release recipe's first stage at the arms' budget
+    'x4-final-blur': {'scale': 4, 'final_blur': True},
+    'x4-crop256': {'scale': 4, 'size': 256, 'bs': 2},     # 64x64 input pixels a crop instead of 32x32; the same pixels a step
+    'x4-from-x2': {'scale': 4, 'init': 'superres-x2'},    # the input is bicubic-upscaled either way: start from the x2 model
+    'x4-mae': {'scale': 4, 'mae': 1.},                    # MAE weight 1 instead of 0.1: a larger pixel share of the loss
 }
 SEED = 0
 OUT = Path(__file__).parent/'sr_arms'
@@ -40,9 +48,15 @@ STAGES = {'last block (1/2 res)': 7, 'final PixelShuffle': 8, 'residual block': 
 
 
 def train_arm(name: str):
+    "Train arm `name` (resuming its checkpoint if any): (the model in eval mode, the training seconds) and the arm's settings."
     arm = {**REFERENCE, **ARMS[name]}
-    recipe = Recipe('superres', scale=arm['scale'], source='corpus', freeze=True, profile='cpu', seed=SEED, blur_final=arm['final_blur'])
+    profile = get_profile('cpu') if arm['size'] is None else get_profile('cpu').replace(size=arm['size'], bs=arm['bs'])
+    recipe = Recipe('superres', scale=arm['scale'], source='corpus', freeze=True, profile=profile, seed=SEED, blur_final=arm['final_blur'],
+                    loss_weights=None if arm['mae'] is None else {'mae': arm['mae']})
     learn = recipe_learner(recipe, steps_per_epoch=100)
+    if arm['init']:
+        path = bundled_models()[arm['init']]
+        _load_init(learn, path, read_config(path))
     return fit_resumable(learn, name, cache_dir('sr_arms', name)), arm
 
 
