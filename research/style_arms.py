@@ -135,7 +135,7 @@ def evaluate_references():
               for m, t in table.groupby('method', sort=False)}
     record = {'test_photos': len(photos), 'eval_side': 384, **record}
     OUT.mkdir(exist_ok=True)
-    (OUT/'references.json').write_text(json.dumps(record, indent=1))
+    (OUT.parent/'style_references.json').write_text(json.dumps(record, indent=1))
     print(json.dumps(record))
 
 
