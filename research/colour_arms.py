@@ -150,6 +150,7 @@ def train_arm(name: str):
     if arm['bins']: learn = bins_learner(dls, arm['source'])
     else: learn = enhance_learner(dls, 'colorize', ColourLoss(arm['loss'], arm['ab']), norm='weight', profile=p, seed=SEED)
     if arm['freeze']: learn.freeze()
+    arm = {**arm, 'loss': repr(learn.loss_func)}                   # the record names the loss the arm trained with
     model, seconds = fit_resumable(learn, name, cache_dir('colour_arms', name))
     return (AnnealedMean(model, learn.centres).eval() if arm['bins'] else model, seconds), arm
 
@@ -183,8 +184,7 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict):
         excess = ab[m] - ab['greyscale input']
         return {'ab_error': means.loc[m, 'ab_error'], 'better_than_grey': int((excess < 0).sum()), 'worst_excess_over_grey': float(excess.max()),
                 'colourfulness_over_truth': means.loc[m, 'colourfulness']/means.loc[m, 'colourfulness (truth)']}
-    loss = repr(BinLoss(model.centres, model.centres[:, 0])) if arm['bins'] else repr(ColourLoss(arm['loss'], arm['ab']))
-    record = {'arm': name, 'config': {**arm, 'loss': loss}, 'steps': 1000, 'seed': SEED,
+    record = {'arm': name, 'config': arm, 'steps': 1000, 'seed': SEED,
               'train_seconds': round(seconds), 'test_photos': len(ab), 'eval_side': setup.eval_side,
               'grey_ab_error': means.loc['greyscale input', 'ab_error'], 'model': scores(name),
               'readout_chroma_scale': k, 'readout_valid_errors': dict(zip(map(float, SCALES), valid_errors)), 'readout': scores(readout),
