@@ -28,11 +28,10 @@ from enhance_lab.inference import load_model, stylize_image
 from enhance_lab.learners import enhance_learner
 from enhance_lab.losses import DEFAULT_LAYERS, EnhanceLoss, VGGTerms
 from enhance_lab.models import reflect_padding
-from enhance_lab.training import history_wall_time
 from arms import fit_resumable, run_arms
 
 REFERENCE = dict(feature_criterion='l1', gram_criterion='l1', gram=10., residual=True, norm='spectral', attention=True, size=128, bs=8,
-                 gram_cells=1, padding='zeros', layers=DEFAULT_LAYERS)
+                 gram_cells=1, padding='zeros', layers=DEFAULT_LAYERS, margin=0)
 ARMS = {
     'reference': {},                                                   # the article's recipe (24's "style Gram weight 10")
     'feature-mse': {'feature_criterion': 'mse'},                       # content as squared distance (Johnson et al.)
@@ -46,9 +45,18 @@ ARMS = {
     'cell-gram-g5-reflect': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect'},   # between the identity (Gram 3) and the photo lost (Gram 10)
     'cell-gram-g5-reflect-crop256': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect', 'size': 256, 'bs': 2},   # the same, 4x the area per crop
     'cell-gram-g5-reflect-relu1': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect', 'layers': (3,) + DEFAULT_LAYERS},   # the Gram term at relu1_2 too (palette, strokes); content unchanged
+    'relu1-margin16': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect', 'layers': (3,) + DEFAULT_LAYERS, 'size': 160, 'margin': 16},   # the loss sees only each crop's inner 128 px: nothing gained by painting at a border
 }
 STEPS, EVERY, LR, SEED = 1000, 100, 1e-3, 0
 OUT = Path(__file__).parent/'style_arms'
+
+
+class InteriorLoss(EnhanceLoss):
+    "`EnhanceLoss` on the crops without a `margin` of pixels on each side (the network still sees them as context)."
+    def __init__(self, margin: int, *args, **kwargs): super().__init__(*args, **kwargs); self.margin = margin
+    def forward(self, pred, target):
+        m = self.margin
+        return super().forward(pred[..., m:-m, m:-m], target[..., m:-m, m:-m]) if m else super().forward(pred, target)
 
 
 def train_arm(name: str):
@@ -61,7 +69,7 @@ def train_arm(name: str):
     style = load_style_image(size=256)
     terms = VGGTerms(vgg_weights=p.vgg_weights, style_image=style, feature_criterion=arm['feature_criterion'], gram_criterion=arm['gram_criterion'],
                      gram_layer_ids=arm['layers'], gram_cells=arm['gram_cells'])     # the feature term keeps relu2_2..relu4_3
-    loss = EnhanceLoss({'feature': 1., 'gram': arm['gram']}, vgg_terms=terms)
+    loss = InteriorLoss(arm['margin'], {'feature': 1., 'gram': arm['gram']}, vgg_terms=terms)
     learn = enhance_learner(dls, 'style', loss, norm=arm['norm'], self_attention=arm['attention'], residual=arm['residual'],
                             profile=p, seed=SEED)
     learn.freeze()
@@ -77,6 +85,16 @@ def corner_excess(photo: Image.Image, out: Image.Image, block: int = 32) -> floa
     return float(blocks[0, 0]/max(np.median(blocks), 1e-6))
 
 
+def edge_band_contrast(out: Image.Image, strip: int = 32) -> tuple[float, float]:
+    "How much the outer 32-px strips' mean brightness differs from the next strip's, over how much neighbouring inner strips differ: (left/right, top/bottom); a band along an edge scores high."
+    lum = np.asarray(out.convert('L'), np.float32)
+    def ratio(profile):
+        n = len(profile)//strip
+        d = np.abs(np.diff(profile[:n*strip].reshape(n, strip).mean(1)))
+        return float((d[0] + d[-1])/2/max(d[1:-1].mean(), 1e-6))
+    return ratio(lum.mean(0)), ratio(lum.mean(1))
+
+
 def evaluate_arm(name: str, model, seconds: float, arm: dict, steps: int = STEPS):
     "The arm's record and picture."
     setup = experiment_setup('cpu', n_corpus_test=8)
@@ -89,6 +107,7 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict, steps: int = STEPS
     worst_cells = table[table.method == name]['worst cell']
     larger = [shrink(open_rgb(p), 768) for p in setup.test_paths]       # several 256-px tiles each
     tiles = [tile_corner_contrast(p, stylize_image(model, p, tile=256), tile=256) for p in larger]
+    bands = np.array([edge_band_contrast(o) for o in outs])
     record = {'arm': name, 'config': arm, 'steps': steps, 'seed': SEED, 'lr': LR, 'train_seconds': round(seconds),
               'test_photos': len(photos), 'eval_side': 384,
               'content_loss': means.loc[name, 'content loss'], 'style_loss': means.loc[name, 'style loss'],
@@ -97,6 +116,7 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict, steps: int = STEPS
               'photos_all_cells_le_0.6': int((worst_cells <= 0.6).sum()),
               'corner_excess_median': float(np.median([corner_excess(p, o) for p, o in zip(photos, outs)])),
               'tile_corner_contrast_mean': float(np.mean(tiles)), 'tile_corner_contrast_max': float(np.max(tiles)),
+              'edge_band_left_right': float(np.mean(bands[:, 0])), 'edge_band_top_bottom': float(np.mean(bands[:, 1])),
               'per_photo': table[table.method == name][['content loss', 'style loss']].round(4).values.tolist()}
     OUT.mkdir(exist_ok=True)
     (OUT/f'{name}.json').write_text(json.dumps(record, indent=1))
@@ -113,8 +133,7 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict, steps: int = STEPS
 def evaluate_model(path: str, name: str | None = None):
     "Measure a model saved by `enhance-lab train` (a release candidate, the shipped model) as the arms are: record and picture named `name` (default: its file's name + '-candidate')."
     model, config = load_model(path)
-    history = Path(path).with_suffix('.history.csv')
-    seconds = history_wall_time(history) if history.exists() else float('nan')
+    seconds = config['wall_time_s']      # the whole run's training time, resumed pieces included
     evaluate_arm(name or Path(path).stem + '-candidate', model, seconds, {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}, config['steps'])
 
 
