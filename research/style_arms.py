@@ -49,6 +49,7 @@ ARMS = {
 }
 STEPS, EVERY, LR, SEED = 1000, 100, 1e-3, 0
 OUT = Path(__file__).parent/'style_arms'
+MODELS = Path(__file__).parent/'style_models'      # whole models measured like the arms (not arms: 23_style tabulates style_arms/)
 
 
 class InteriorLoss(EnhanceLoss):
@@ -95,8 +96,8 @@ def edge_band_contrast(out: Image.Image, strip: int = 32) -> tuple[float, float]
     return ratio(lum.mean(0)), ratio(lum.mean(1))
 
 
-def evaluate_arm(name: str, model, seconds: float, arm: dict, steps: int = STEPS):
-    "The arm's record and picture."
+def evaluate_arm(name: str, model, seconds: float, arm: dict, steps: int = STEPS, out: Path = OUT):
+    "The arm's record and picture, in `out`."
     setup = experiment_setup('cpu', n_corpus_test=8)
     photos = [shrink(open_rgb(p), 384) for p in setup.test_paths]
     style = load_style_image(size=256)
@@ -118,23 +119,23 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict, steps: int = STEPS
               'tile_corner_contrast_mean': float(np.mean(tiles)), 'tile_corner_contrast_max': float(np.max(tiles)),
               'edge_band_left_right': float(np.mean(bands[:, 0])), 'edge_band_top_bottom': float(np.mean(bands[:, 1])),
               'per_photo': table[table.method == name][['content loss', 'style loss']].round(4).values.tolist()}
-    OUT.mkdir(exist_ok=True)
-    (OUT/f'{name}.json').write_text(json.dumps(record, indent=1))
+    out.mkdir(exist_ok=True)
+    (out/f'{name}.json').write_text(json.dumps(record, indent=1))
     row = [photos[i].resize((256, round(256*photos[i].height/photos[i].width))) for i in (0, 8, 9)]
     row_out = [outs[i].resize(r.size) for i, r in zip((0, 8, 9), row)]
     sheet = Image.new('RGB', (256*3, sum(r.height for r in row)), 'white')
     y = 0
     for a, b in zip(row, row_out):
         sheet.paste(a, (0, y)); sheet.paste(b, (256, y)); sheet.paste(b.crop((0, 0, 128, a.height//2)).resize((256, a.height)), (512, y)); y += a.height
-    sheet.save(OUT/f'{name}.jpg', quality=85)
+    sheet.save(out/f'{name}.jpg', quality=85)
     print(json.dumps({k: v for k, v in record.items() if k != 'per_photo'}))
 
 
 def evaluate_model(path: str, name: str | None = None):
-    "Measure a model saved by `enhance-lab train` (a release candidate, the shipped model) as the arms are: record and picture named `name` (default: its file's name + '-candidate')."
+    "Measure a model saved by `enhance-lab train` (a release candidate, the shipped model) as the arms are: record and picture named `name` (default: its file's name + '-candidate') in research/style_models/."
     model, config = load_model(path)
     seconds = config['wall_time_s']      # the whole run's training time, resumed pieces included
-    evaluate_arm(name or Path(path).stem + '-candidate', model, seconds, {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}, config['steps'])
+    evaluate_arm(name or Path(path).stem + '-candidate', model, seconds, {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}, config['steps'], MODELS)
 
 
 def evaluate_references():
