@@ -27,7 +27,7 @@ from .losses import VGGTerms
 __all__ = ['SCREEN_WIDTH', 'SkippedPhotoWarning', 'feature_distance', 'sharpness', 'stripe_amplitude', 'stripes',
            'coherent_stripe_share', 'stripe_shares', 'bicubic_upscaler', 'superres_table', 'mean_table',
            'colourfulness', 'ab_error', 'colorize_table', 'cell_style_losses', 'style_table', 'tile_corner_contrast',
-           'show_rows', 'screen_figures', 'plot_loss_terms']
+           'edge_band_contrast', 'show_rows', 'screen_figures', 'plot_loss_terms']
 
 # %% ../nbs/08_evaluation.ipynb #34d85ee7
 class SkippedPhotoWarning(UserWarning):
@@ -233,6 +233,19 @@ def tile_corner_contrast(photo: Image.Image, # the input
         for x0 in {x + d for x in xs for d in (0, tw - overlap)}:
             corner[y0//block:(y0 + overlap - 1)//block + 1, x0//block:(x0 + overlap - 1)//block + 1] = True
     return float((contrast[corner].mean() + 1e-6)/(contrast[~corner].mean() + 1e-6))
+
+# %% ../nbs/08_evaluation.ipynb #1873025c
+def edge_band_contrast(img: Image.Image, # a (stylised) image, at least 4 strips wide and high
+                       strip: int = 32,  # the strips' width in pixels
+                      ) -> tuple[float, float]:
+    "(left/right, top/bottom): the mean brightness step from each outer `strip` to the next over the mean step between inner neighbouring strips."
+    if min(img.size) < 4*strip: raise ValueError(f"a {img.width}x{img.height} image has too few {strip}-px strips (at least {4*strip} px a side)")
+    lum = np.asarray(img.convert('L'), np.float32)
+    def ratio(profile):
+        n = len(profile)//strip
+        steps = np.abs(np.diff(profile[:n*strip].reshape(n, strip).mean(1)))
+        return float((steps[0] + steps[-1])/2/max(steps[1:-1].mean(), 1e-6))
+    return ratio(lum.mean(0)), ratio(lum.mean(1))
 
 # %% ../nbs/08_evaluation.ipynb #d15f2659
 SCREEN_WIDTH = 1200     # pixels: the widest picture a notebook shows

@@ -22,7 +22,7 @@ from fastai.torch_core import set_seed
 from enhance_lab.core import cache_dir, get_profile
 from enhance_lab.data import load_style_image, style_dls
 from enhance_lab.images import open_rgb, shrink
-from enhance_lab.evaluation import mean_table, style_table, tile_corner_contrast
+from enhance_lab.evaluation import edge_band_contrast, mean_table, style_table, tile_corner_contrast
 from enhance_lab.experiments import experiment_setup
 from enhance_lab.inference import load_model, stylize_image
 from enhance_lab.learners import enhance_learner
@@ -84,16 +84,6 @@ def corner_excess(photo: Image.Image, out: Image.Image, block: int = 32) -> floa
     h, w = (s//block*block for s in d.shape)
     blocks = d[:h, :w].reshape(h//block, block, w//block, block).mean((1, 3))
     return float(blocks[0, 0]/max(np.median(blocks), 1e-6))
-
-
-def edge_band_contrast(out: Image.Image, strip: int = 32) -> tuple[float, float]:
-    "How much the outer 32-px strips' mean brightness differs from the next strip's, over how much neighbouring inner strips differ: (left/right, top/bottom); a band along an edge scores high."
-    lum = np.asarray(out.convert('L'), np.float32)
-    def ratio(profile):
-        n = len(profile)//strip
-        d = np.abs(np.diff(profile[:n*strip].reshape(n, strip).mean(1)))
-        return float((d[0] + d[-1])/2/max(d[1:-1].mean(), 1e-6))
-    return ratio(lum.mean(0)), ratio(lum.mean(1))
 
 
 def evaluate_arm(name: str, model, seconds: float, arm: dict, steps: int = STEPS, out: Path = OUT):
