@@ -11,8 +11,9 @@ GCompris's 110 scenes: 90 more training and 20 more validation photos). Weights 
 research/colour_arms/<arm>.json and a picture of four photos to research/colour_arms/<arm>.jpg.
 
     python research/colour_arms.py ARM [ARM ...]      (arms: see ARMS)
+    python research/colour_arms.py --confidence bins-scenes   (a trained bins arm read out by its confidence: record ARM-confidence)
 """
-import json, sys
+import hashlib, json, sys
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +128,26 @@ class AnnealedMean(torch.nn.Module):
         return lab_to_rgb(torch.cat([rgb_to_lab(x.float())[:, :1], ab], 1)).clamp(0, 1)
 
 
+class ConfidentMean(AnnealedMean):
+    "The annealed mean with each pixel's a*b* times `scale`·confidence^`gamma` (confidence: 1 - the entropy of its bins over log Q): less colour where the model is unsure."
+    def __init__(self, net, centres: torch.Tensor):
+        super().__init__(net, centres); self.gamma, self.scale, self._cache = 0., 1., {}
+
+    def colour(self, x):
+        "The annealed mean a*b* of `x` and each pixel's confidence, computed once per input (the read-out is chosen over many settings)."
+        key = hashlib.sha1(x.detach().float().cpu().numpy().tobytes()).hexdigest()
+        if key not in self._cache:
+            z = self.net(x).float()
+            p1 = torch.softmax(z, 1)
+            confidence = 1 + (p1*torch.log(p1.clamp_min(1e-12))).sum(1, keepdim=True)/np.log(len(self.centres))
+            self._cache[key] = torch.einsum('bqhw,qc->bchw', torch.softmax(z/T, 1), self.centres), confidence
+        return self._cache[key]
+
+    def forward(self, x):
+        ab, confidence = self.colour(x)
+        return lab_to_rgb(torch.cat([rgb_to_lab(x.float())[:, :1], ab*self.scale*confidence.pow(self.gamma)], 1)).clamp(0, 1)
+
+
 def bins_learner(dls, source: str):
     "A colour learner whose U-Net ends in one logit per a*b* bin of `source`'s training photos, trained with `BinLoss`."
     centres, share = ab_bins(photo_splits(source)['train'])
@@ -205,4 +226,26 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict):
     print(json.dumps({k: v for k, v in record.items() if not k.startswith(('per_photo', 'readout_valid'))}))
 
 
-if __name__ == '__main__': run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)
+GAMMAS = (0., 0.5, 1., 2., 3.)                                   # the confidence read-out's exponents tried on the validation photos
+
+
+def evaluate_confidence(name: str):
+    "Arm `name` (a trained bins arm) read out by its confidence, (gamma, scale) chosen on the validation photos; measured like an arm, recorded as NAME-confidence."
+    (model, seconds), arm = train_arm(name)                        # a finished arm: its checkpoint, no training
+    model = ConfidentMean(model.net, model.centres).eval()
+    truths = [shrink(open_rgb(p), 384) for p in photo_splits(arm['source'])['valid']]
+    greys = [to_grey(t) for t in truths]
+    errors = {}
+    for g in GAMMAS:
+        for k in SCALES:
+            model.gamma, model.scale = g, float(k)
+            errors[(g, float(k))] = float(np.mean([ab_error(colorize_image(model, grey), t) for grey, t in zip(greys, truths)]))
+    model.gamma, model.scale = min(errors, key=errors.get)
+    print(f"{name}: confidence read-out gamma {model.gamma:g}, scale {model.scale:g} (validation a*b* error {errors[(model.gamma, model.scale)]:.3f}; "
+          f"the best global scale {min((e, k) for (g, k), e in errors.items() if g == 0)})")
+    evaluate_arm(f'{name}-confidence', model, seconds, {**arm, 'readout': f'annealed mean x {model.scale:g} x confidence^{model.gamma:g}', 'readout_valid_errors': {f'{g:g},{k:g}': e for (g, k), e in errors.items()}})
+
+
+if __name__ == '__main__':
+    if sys.argv[1:2] == ['--confidence']: evaluate_confidence(sys.argv[2])
+    else: run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)
