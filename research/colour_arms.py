@@ -117,15 +117,22 @@ class BinLoss(EnhanceLoss):
     def __repr__(self): return f'rebalanced cross-entropy over {len(self.centres)} a*b* bins'
 
 
+def annealed_ab(logits: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    "a*b* (b, 2, h, w) as the annealed mean of the bins: softmax of `logits`/T over the bin `centres`."
+    return torch.einsum('bqhw,qc->bchw', torch.softmax(logits.float()/T, 1), centres)
+
+
 class AnnealedMean(torch.nn.Module):
     "The bin model as a colouriser: the annealed mean of its bins (softmax of logits/T) as a*b*, the input's own lightness, RGB out."
     def __init__(self, net, centres: torch.Tensor):
         super().__init__(); self.net = net; self.register_buffer('centres', centres)
 
+    def ab(self, x):
+        "The a*b* of `x`: the annealed mean of its bins."
+        return annealed_ab(self.net(x), self.centres)
+
     def forward(self, x):
-        p = torch.softmax(self.net(x).float()/T, 1)
-        ab = torch.einsum('bqhw,qc->bchw', p, self.centres)
-        return lab_to_rgb(torch.cat([rgb_to_lab(x.float())[:, :1], ab], 1)).clamp(0, 1)
+        return lab_to_rgb(torch.cat([rgb_to_lab(x.float())[:, :1], self.ab(x)], 1)).clamp(0, 1)
 
 
 class ConfidentMean(AnnealedMean):
@@ -133,19 +140,16 @@ class ConfidentMean(AnnealedMean):
     def __init__(self, net, centres: torch.Tensor):
         super().__init__(net, centres); self.gamma, self.scale, self._cache = 0., 1., {}
 
-    def colour(self, x):
-        "The annealed mean a*b* of `x` and each pixel's confidence, computed once per input (the read-out is chosen over many settings)."
+    def ab(self, x):
+        "The annealed mean times `scale`·confidence^`gamma`; the net runs once per input (the read-out is chosen over many settings)."
         key = hashlib.sha1(x.detach().float().cpu().numpy().tobytes()).hexdigest()
         if key not in self._cache:
             z = self.net(x).float()
             p1 = torch.softmax(z, 1)
             confidence = 1 + (p1*torch.log(p1.clamp_min(1e-12))).sum(1, keepdim=True)/np.log(len(self.centres))
-            self._cache[key] = torch.einsum('bqhw,qc->bchw', torch.softmax(z/T, 1), self.centres), confidence
-        return self._cache[key]
-
-    def forward(self, x):
-        ab, confidence = self.colour(x)
-        return lab_to_rgb(torch.cat([rgb_to_lab(x.float())[:, :1], ab*self.scale*confidence.pow(self.gamma)], 1)).clamp(0, 1)
+            self._cache[key] = annealed_ab(z, self.centres), confidence
+        ab, confidence = self._cache[key]
+        return ab*self.scale*confidence.pow(self.gamma)
 
 
 def bins_learner(dls, source: str):
