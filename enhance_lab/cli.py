@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--blur-final', action='store_true', help='blur the final pixel shuffle too (fastai leaves it unblurred: period-2 stripes)')
     t.add_argument('--gram-layers', type=_layer_list, help='VGG16 layers of the Gram term, e.g. 3,8,15,22 (default: the feature term\'s 8,15,22)')
     t.add_argument('--gram-cells', type=int, default=1, help='score the Gram term on each cell of an N x N grid of every crop (style: 2)')
+    t.add_argument('--loss-margin', type=int, default=0, help='crops grow by N px a side that the loss ignores; the model then gets N px of context (style: 16)')
     t.add_argument('--style', type=Path, help='style image (style task; default: the bundled Starry Night)')
     t.add_argument('--out', type=Path, required=True, help='model path (NAME → NAME.safetensors + NAME.json)')
     t.add_argument('--resume', action='store_true', help='continue an interrupted run from its checkpoint (NAME.ckpt beside --out)')
@@ -130,7 +131,7 @@ def _train_recipe(a):
     from enhance_lab.training import Recipe
     if a.gram_weight is not None and a.task != 'style': raise ValueError(f"--gram-weight is for the style task, not {a.task}")
     return Recipe(a.task, a.scale, a.degradation, a.loss, None if a.gram_weight is None else {'gram': a.gram_weight}, a.norm,
-                  blur_final=a.blur_final, padding=a.padding, gram_layers=a.gram_layers, gram_cells=a.gram_cells,
+                  blur_final=a.blur_final, padding=a.padding, gram_layers=a.gram_layers, gram_cells=a.gram_cells, loss_margin=a.loss_margin,
                   style=None if a.style is None else str(a.style), freeze=a.freeze, init=a.init, lr=a.lr, seed=a.seed,
                   precision=a.precision, source=str(a.source), profile=a.profile)
 

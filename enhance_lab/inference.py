@@ -23,7 +23,7 @@ from torch import Tensor
 
 from .core import SCALES, atomic_write, data_dir, file_identity, resolve_precision
 from .images import ImageReadError, image_to_tensor, read_image, tensor_to_image, to_grey
-from .models import ARCH_DEFAULTS, ENCODERS, NORMS, PADDINGS, EnhanceUnet, build_unet
+from .models import ARCH_DEFAULTS, ENCODERS, MAX_CONTEXT, NORMS, PADDINGS, EnhanceUnet, build_unet, edge_pad
 
 # %% auto #0
 __all__ = ['FORMAT', 'TASKS', 'MAX_CONFIG_BYTES', 'DEFAULT_MODELS', 'TILE_BYTES_PER_PIXEL', 'OUTPUT_SUFFIXES', 'ModelFileError',
@@ -94,6 +94,7 @@ def _config_problem(config) -> str | None:
         if type(m.get(key)) is not bool: return f"model.{key} must be true or false, got {m.get(key)!r}"
     if type(m.get('blur_final', False)) is not bool: return f"model.blur_final must be true or false, got {m['blur_final']!r}"
     if m.get('padding', 'zeros') not in PADDINGS: return f"model.padding {m['padding']!r} is not one of {PADDINGS}"
+    if type(m.get('context', 0)) is not int or not 0 <= m.get('context', 0) <= MAX_CONTEXT: return f"model.context must be a whole number from 0 to {MAX_CONTEXT}, got {m['context']!r}"
     return None
 
 def read_config(path: str | Path) -> dict:
@@ -195,11 +196,15 @@ def _pad32(x: Tensor) -> tuple[Tensor, int, int]:
     return F.pad(x, (0, pw, 0, ph), mode=mode), h, w
 
 @torch.no_grad()
-def _run(model, x: Tensor) -> Tensor:
-    "Model output for one (1, 3, h, w) input of any size (uint8 0–255 or float in [0, 1])."
-    if x.dtype == torch.uint8: x = x.float()/255
-    padded, h, w = _pad32(x)
-    return model(padded)[..., :h, :w].float()
+def _run(model, image: Tensor, y: int, x: int, th: int, tw: int) -> Tensor:
+    "Model output (1, 3, th, tw) for the window at (`y`, `x`) of `image` (3, h, w; uint8 0–255 or float in [0, 1]), given the context the model needs: the image's own pixels around the window, mirrored beyond its borders."
+    c, (_, h, w) = model.config.get('context', 0), image.shape
+    y0, y1, x0, x1 = max(y - c, 0), min(y + th + c, h), max(x - c, 0), min(x + tw + c, w)
+    win = image[None, :, y0:y1, x0:x1].to(next(model.parameters()).device)
+    win = win.float()/255 if win.dtype == torch.uint8 else win.float()
+    if c: win = edge_pad(win, (c - (x - x0), c - (x1 - x - tw), c - (y - y0), c - (y1 - y - th)))
+    padded, _, _ = _pad32(win)
+    return model(padded)[..., c:c + th, c:c + tw].float()
 
 def _ramp(n: int, overlap: int, start: bool, end: bool) -> Tensor:
     "1-D blending weights: linear ramps over `overlap` pixels at the sides that meet another tile."
@@ -224,7 +229,7 @@ def predict(model,                  # an `EnhanceUnet` (eval mode)
             overlap: int = 64,      # pixels shared by neighbouring tiles, blended linearly
             progress: bool = False, # show a progress bar over the tiles
            ) -> Tensor:
-    "The model's output for one image (3, h, w) (float in [0, 1] or uint8), tiled with blended overlaps when larger than `tile`."
+    "The model's output for one image (3, h, w) (float in [0, 1] or uint8), tiled with blended overlaps when larger than `tile`; each window gets the context the model asks for (`build_unet`'s `context`)."
     if image.ndim != 3 or image.shape[0] != 3: raise ValueError(f"expected one RGB image (3, h, w); got {tuple(image.shape)}")
     if tile is not None and tile <= 2*overlap: raise ValueError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
     out = torch.empty(image.shape)
@@ -234,9 +239,8 @@ def predict(model,                  # an `EnhanceUnet` (eval mode)
 
 def _predict_rows(model, image: Tensor, tile: int | None, overlap: int, progress: bool, write: Callable):
     "`predict`'s work, handing each band of finished rows to `write(y0, y1, rows)` (float (3, y1-y0, w) in [0, 1]) from top to bottom."
-    device = next(model.parameters()).device
     _, h, w = image.shape
-    if tile is None or (h <= tile and w <= tile): return write(0, h, _run(model, image[None].to(device))[0].clamp(0, 1).cpu())
+    if tile is None or (h <= tile and w <= tile): return write(0, h, _run(model, image, 0, 0, h, w)[0].clamp(0, 1).cpu())
     (ys, th), (xs, tw) = _tiles(h, tile, overlap), _tiles(w, tile, overlap)
     ticks = iter(progress_bar(range(len(ys)*len(xs)), leave=False) if progress else range(len(ys)*len(xs)))   # one per tile
     carried = None                      # the previous row of tiles' part that this row overlaps: (sums, weights)
@@ -244,7 +248,7 @@ def _predict_rows(model, image: Tensor, tile: int | None, overlap: int, progress
         band, weight = torch.zeros(3, th, w), torch.zeros(1, th, w)
         if carried: n = carried[0].shape[1]; band[:, :n], weight[:, :n] = carried
         for x in xs:
-            pred = _run(model, image[None, :, y:y+th, x:x+tw].to(device))[0].cpu()
+            pred = _run(model, image, y, x, th, tw)[0].cpu()
             wgt = torch.outer(_ramp(th, overlap, y > 0, y + th < h), _ramp(tw, overlap, x > 0, x + tw < w))[None]
             band[:, :, x:x+tw] += pred*wgt
             weight[:, :, x:x+tw] += wgt

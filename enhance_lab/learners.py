@@ -124,11 +124,12 @@ def enhance_learner(dls,                                  # DataLoaders of (inpu
                     seed: int | None = 0,                 # each epoch's data from (seed, epoch), see `EpochSeed`; None: unseeded
                     wd: float = 1e-3,                     # weight decay
                    ) -> Learner:
-    "A Learner for `task` with U-Net, combined loss and callbacks, in the fastest precision that keeps the numbers."
+    "A Learner for `task` with U-Net, combined loss and callbacks, in the fastest precision that keeps the numbers; the U-Net records the loss's margin as the context it needs."
     p = get_profile(profile)
     encoder = encoder or p.encoder_for(task)
     size = dls.one_batch()[0].shape[-1]
-    model = build_unet(encoder, pretrained, norm, self_attention, residual=residual, img_size=size, blur_final=blur_final, padding=padding)
+    model = build_unet(encoder, pretrained, norm, self_attention, residual=residual, img_size=size, blur_final=blur_final, padding=padding,
+                       context=loss.margin if isinstance(loss, EnhanceLoss) else 0)
     model.config.update(task=task)
     loss_func = loss if isinstance(loss, EnhanceLoss) else enhance_loss(loss, loss_weights, vgg_weights=vgg_weights or p.vgg_weights,
                                                                           style_image=style_image)

@@ -141,11 +141,16 @@ TERMS = ('mse', 'mae', 'ssim', 'feature', 'gram')
 
 class EnhanceLoss(nn.Module):
     "Weighted sum of pixel, SSIM, feature and Gram terms; the last value of each term is kept in `.terms`."
-    def __init__(self, weights: dict[str, float], vgg_terms: VGGTerms | None = None, **vgg_kwargs):
+    def __init__(self,
+                 weights: dict[str, float],         # term → weight (`TERMS`)
+                 vgg_terms: VGGTerms | None = None, # a loss network to use (else built from `vgg_kwargs` when a term needs one)
+                 margin: int = 0,                   # pixels along each side the loss ignores: context the network sees, unscored
+                 **vgg_kwargs):
         super().__init__()
         unknown = set(weights) - set(TERMS)
         if unknown: raise ValueError(f"unknown loss terms {sorted(unknown)}; choose from {TERMS}")
-        self.weights = dict(weights)
+        if type(margin) is not int or margin < 0: raise ValueError(f"margin must be a whole number of pixels >= 0, got {margin!r}")
+        self.weights, self.margin = dict(weights), margin
         needs_vgg = bool({'feature', 'gram'} & set(weights))
         self.vgg_terms = vgg_terms or (VGGTerms(**vgg_kwargs) if needs_vgg else None)
         self.terms: dict[str, float] = {}
@@ -153,6 +158,9 @@ class EnhanceLoss(nn.Module):
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         "The weighted loss of `pred` against `target` (both RGB in [0, 1])."
         check_images(pred, target)
+        if (m := self.margin):
+            if min(pred.shape[-2:]) <= 2*m: raise ValueError(f"a {tuple(pred.shape[-2:])} image has no interior inside a {m}-px margin")
+            pred, target = pred[..., m:-m, m:-m], target[..., m:-m, m:-m]
         pred, target = pred.float(), target.float()
         values = {}
         with torch.autocast(pred.device.type, enabled=False):
@@ -178,15 +186,16 @@ class EnhanceLoss(nn.Module):
     def __add__(self, other: EnhanceLoss) -> EnhanceLoss:
         "Both losses in one: weights added term by term, one VGG16 forward for both."
         if not isinstance(other, EnhanceLoss): return NotImplemented
+        if self.margin != other.margin: raise ValueError(f"cannot add losses with different margins ({self.margin} and {other.margin} px)")
         weights = {t: self.weights.get(t, 0.) + other.weights.get(t, 0.) for t in TERMS if t in self.weights or t in other.weights}
-        return EnhanceLoss(weights, vgg_terms=_merged_vgg_terms(self, other))
+        return EnhanceLoss(weights, vgg_terms=_merged_vgg_terms(self, other), margin=self.margin)
 
     def __mul__(self, k: float) -> EnhanceLoss:
         "This loss with every weight times `k` (sharing its VGG16)."
-        return EnhanceLoss({t: k*w for t, w in self.weights.items()}, vgg_terms=self.vgg_terms)
+        return EnhanceLoss({t: k*w for t, w in self.weights.items()}, vgg_terms=self.vgg_terms, margin=self.margin)
     __rmul__ = __mul__
 
-    def __repr__(self): return ' + '.join(f'{w:g}*{t}' for t, w in self.weights.items())
+    def __repr__(self): return ' + '.join(f'{w:g}*{t}' for t, w in self.weights.items()) + (f' (margin {self.margin} px)' if self.margin else '')
 
 def _merged_vgg_terms(a: EnhanceLoss, b: EnhanceLoss) -> VGGTerms | None:
     "One `VGGTerms` serving both losses: the feature weights of the one with a feature term, the style of the one with a style image."

@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['ENCODERS', 'PRETRAINED', 'LITE_MEAN', 'LITE_STD', 'NORMS', 'PADDINGS', 'ARCH_DEFAULTS',
+__all__ = ['ENCODERS', 'PRETRAINED', 'LITE_MEAN', 'LITE_STD', 'NORMS', 'PADDINGS', 'ARCH_DEFAULTS', 'MAX_CONTEXT',
            'efficientnet_lite0_weights_path', 'unpad_convs', 'resolve_encoder', 'encoder_body', 'SelfAttention',
-           'UnetBlock', 'DynamicUnet', 'EnhanceUnet', 'reflect_padding', 'build_unet', 'unet_splitter']
+           'UnetBlock', 'DynamicUnet', 'EnhanceUnet', 'edge_pad', 'reflect_padding', 'build_unet', 'unet_splitter']
 
 # %% ../nbs/05_models.ipynb #0735e1f8
 ENCODERS = ('efficientnet_lite0', 'resnet18', 'resnet34')
@@ -290,23 +290,24 @@ class EnhanceUnet(nn.Module):
         return x + self.res_scale*out if self.residual else out
 
 PADDINGS = ('zeros', 'reflect')
-ARCH_DEFAULTS = {'blur_final': False, 'padding': 'zeros'}   # what a model config written before these options means
+ARCH_DEFAULTS = {'blur_final': False, 'padding': 'zeros', 'context': 0}   # what a model config written before these options means
+MAX_CONTEXT = 64   # the most pixels of context beyond each image side a model may ask for
 
-def _edge_pad(x: Tensor, pad: tuple) -> Tensor:
+def edge_pad(x: Tensor, pad: tuple) -> Tensor:
     "`x` padded by (left, right, top, bottom) reflection — by replication where the map is too small to reflect (deep layers of a small image)."
     h, w = x.shape[-2:]
     return F.pad(x, pad, mode='reflect' if max(pad[:2]) < w and max(pad[2:]) < h else 'replicate')
 
 class _EdgePad2d(nn.Module):
-    "`nn.ZeroPad2d`'s replacement: pads by `_edge_pad`."
+    "`nn.ZeroPad2d`'s replacement: pads by `edge_pad`."
     def __init__(self, padding: tuple): super().__init__(); self.padding = tuple(padding)
-    def forward(self, x: Tensor) -> Tensor: return _edge_pad(x, self.padding)
+    def forward(self, x: Tensor) -> Tensor: return edge_pad(x, self.padding)
 
 class _EdgePadConv2d(nn.Conv2d):
-    "A `Conv2d` whose padding is `_edge_pad`'s; the same parameters (a class swap, as `torch.nn.utils.parametrize` does)."
+    "A `Conv2d` whose padding is `edge_pad`'s; the same parameters (a class swap, as `torch.nn.utils.parametrize` does)."
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         (ph, pw) = self.edge_padding
-        return F.conv2d(_edge_pad(input, (pw, pw, ph, ph)), weight, bias, self.stride, 0, self.dilation, self.groups)
+        return F.conv2d(edge_pad(input, (pw, pw, ph, ph)), weight, bias, self.stride, 0, self.dilation, self.groups)
 
 def reflect_padding(model: nn.Module) -> nn.Module:
     "Pad every convolution of `model` by reflection instead of zeros (EfficientNet-Lite's separate zero-pad layers too), in place; parameters unchanged."
@@ -326,10 +327,12 @@ def build_unet(encoder: str = 'efficientnet_lite0', # 'efficientnet_lite0', 'res
                img_size: int = 128,                 # a size for DynamicUnet to trace the encoder (any multiple of 32 runs later)
                blur_final: bool = False,            # blur after the final pixel shuffle too (fastai leaves it unblurred)
                padding: str = 'zeros',              # how every convolution pads: 'zeros' or 'reflect' (no border to find)
+               context: int = 0,                    # pixels beyond each image side the trained network needs (`predict` mirrors them in)
               ) -> EnhanceUnet:
     "A U-Net for image-to-image enhancement; `config` records how it was built."
     if norm not in NORMS: raise ValueError(f"unknown norm {norm!r}; choose one of {sorted(NORMS)}")
     if padding not in PADDINGS: raise ValueError(f"unknown padding {padding!r}; choose one of {PADDINGS}")
+    if type(context) is not int or not 0 <= context <= MAX_CONTEXT: raise ValueError(f"context must be a whole number of pixels from 0 to {MAX_CONTEXT}, got {context!r}")
     encoder, pretrained = resolve_encoder(encoder, pretrained)
     body, mean, std = encoder_body(encoder, pretrained)
     y_range = None if residual else (-0.05, 1.05)
@@ -337,7 +340,7 @@ def build_unet(encoder: str = 'efficientnet_lite0', # 'efficientnet_lite0', 'res
                        y_range=y_range, norm=norm)
     if padding == 'reflect': reflect_padding(unet)
     config = dict(encoder=encoder, pretrained=pretrained, norm=norm, self_attention=self_attention, blur=blur, residual=residual,
-                  blur_final=blur_final, padding=padding)
+                  blur_final=blur_final, padding=padding, context=context)
     return EnhanceUnet(unet, mean, std, residual, config)
 
 def unet_splitter(model: EnhanceUnet) -> list:

@@ -17,7 +17,7 @@ from .core import DEGRADATIONS, PRECISIONS, SCALES, atomic_write, get_profile
 from .data import colorize_dls, load_style_image, style_dls, superres_dls
 from .learners import EpochSeed, ExpectedTime, distributed_context, enhance_learner
 from .losses import PRESETS, TERMS, EnhanceLoss
-from .models import ARCH_DEFAULTS, PADDINGS
+from .models import ARCH_DEFAULTS, MAX_CONTEXT, PADDINGS
 from .inference import ModelFileError, model_path, read_config, save_model
 
 import torch
@@ -164,6 +164,7 @@ class Recipe:
     padding: str = 'zeros'            # 'zeros' or 'reflect': how every convolution pads
     gram_layers: tuple | None = None  # VGG16 layers of the Gram term (None: the feature term's; e.g. (3, 8, 15, 22) adds relu1_2)
     gram_cells: int = 1               # the Gram term on each cell of an n x n grid of every crop
+    loss_margin: int = 0              # crops grow by this many px a side that the loss ignores (the model then asks for that context)
     style: str | None = None          # the style image (style task; None: The Starry Night)
     freeze: bool = False              # keep the pretrained encoder frozen (its batch-norm layers still train)
     init: str | None = None           # start from this model's weights (a bundled name or a .safetensors file)
@@ -193,6 +194,8 @@ class Recipe:
         if self.precision not in PRECISIONS: return f"unknown precision {self.precision!r}; choose one of {PRECISIONS}"
         if self.padding not in PADDINGS: return f"unknown padding {self.padding!r}; choose one of {PADDINGS}"
         if type(self.gram_cells) is not int or not 1 <= self.gram_cells <= 8: return f"gram_cells must be a whole number from 1 to 8, got {self.gram_cells!r}"
+        if type(self.loss_margin) is not int or not 0 <= self.loss_margin <= MAX_CONTEXT:
+            return f"loss_margin must be a whole number of pixels from 0 to {MAX_CONTEXT}, got {self.loss_margin!r}"
         if self.gram_layers is not None and not (self.gram_layers and all(type(l) is int and 0 <= l < 30 for l in self.gram_layers)):
             return f"gram_layers must be VGG16 layer indices from 0 to 29, got {self.gram_layers!r}"
         return None
@@ -247,14 +250,16 @@ def recipe_learner(recipe: Recipe,                   # what to learn
     if (problem := recipe.problem()): raise TrainingError(problem)
     p, d = get_profile(recipe.profile), TASK_DEFAULTS[recipe.task]
     set_seed(recipe.seed, reproducible=True)            # the U-Net's initial weights; each epoch's data is seeded by the learner
+    m = recipe.loss_margin
+    size = p.size + 2*m                                 # the loss scores the profile's crop size; the margin is context
     if recipe.task == 'superres':
-        dls = superres_dls(recipe.source, recipe.scale, recipe.degradation, profile=p, size=p.size - p.size % recipe.scale,
+        dls = superres_dls(recipe.source, recipe.scale, recipe.degradation, profile=p, size=size - size % recipe.scale,
                            steps_per_epoch=steps_per_epoch)
-    else: dls = (colorize_dls if recipe.task == 'colorize' else style_dls)(recipe.source, profile=p, steps_per_epoch=steps_per_epoch)
-    style_image = load_style_image(recipe.style, dls.one_batch()[0].shape[-1]*2) if recipe.task == 'style' else None
+    else: dls = (colorize_dls if recipe.task == 'colorize' else style_dls)(recipe.source, profile=p, size=size, steps_per_epoch=steps_per_epoch)
+    style_image = load_style_image(recipe.style, (dls.one_batch()[0].shape[-1] - 2*m)*2) if recipe.task == 'style' else None
     loss = recipe.loss or d['loss']
     loss = EnhanceLoss({**(PRESETS[loss] if isinstance(loss, str) else loss), **(recipe.loss_weights or {})}, vgg_weights=p.vgg_weights,
-                       style_image=style_image, gram_layer_ids=recipe.gram_layers, gram_cells=recipe.gram_cells)
+                       style_image=style_image, gram_layer_ids=recipe.gram_layers, gram_cells=recipe.gram_cells, margin=m)
     learn = enhance_learner(dls, recipe.task, loss, norm=recipe.norm or d['norm'], self_attention=recipe.self_attention,
                             residual=recipe.residual, blur_final=recipe.blur_final, padding=recipe.padding, profile=p,
                             style_image=style_image, precision=recipe.precision, seed=recipe.seed, pretrained=pretrained)
