@@ -20,7 +20,7 @@ import enhance_lab
 from .core import Profile, atomic_write, get_profile
 from .corpus import default_corpus_dir
 from .data import photo_splits, skimage_photos
-from .inference import bundled_models, load_model, read_config
+from .inference import bundled_models, load_model, model_file, read_config
 from .training import Recipe, TrainingError, checkpoint_folder, recipe_learner, train
 
 # %% auto #0
@@ -84,7 +84,7 @@ def release_runs(name: str,              # a key of `RELEASE_RECIPES`
     stages, runs = RELEASE_RECIPES[name], []
     for i, (recipe, share) in enumerate(stages, 1):
         out = Path(out_dir)/(name if i == len(stages) else f'{name}-stage{i}')
-        init = str(runs[-1][0].with_suffix('.safetensors')) if recipe.init == '{previous}' else recipe.init
+        init = str(model_file(runs[-1][0])) if recipe.init == '{previous}' else recipe.init
         runs.append((out, recipe.replace(init=init, source=source, profile=profile, seed=0), max(1, round(steps*share))))
     return runs
 
@@ -116,10 +116,10 @@ def train_release(name: str,              # a key of `RELEASE_RECIPES`
                  ) -> Path:
     "Train release model `name` with its recipe, stage by stage: a finished stage is kept, an interrupted one resumes."
     for out, recipe, n in release_runs(name, out_dir, steps, source, profile):
-        if out.with_suffix('.safetensors').exists(): continue
+        if model_file(out).exists(): continue
         with redirect_stdout(io.StringIO()) if quiet else nullcontext():
             train(recipe, out, steps=n, resume=checkpoint_folder(out).exists())
-    return out.with_suffix('.safetensors')
+    return model_file(out)
 
 def experiment_model(name: str,                      # a release model: a key of `RELEASE_RECIPES`
                      setup: ExperimentSetup,         # the experiment's set-up (profile and photo source of a retrain)

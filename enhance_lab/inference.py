@@ -26,11 +26,11 @@ from .images import ImageReadError, image_to_tensor, read_image, tensor_to_image
 from .models import ARCH_DEFAULTS, ENCODERS, MAX_CONTEXT, NORMS, PADDINGS, EnhanceUnet, build_unet, edge_pad
 
 # %% auto #0
-__all__ = ['FORMAT', 'TASKS', 'MAX_CONFIG_BYTES', 'DEFAULT_MODELS', 'TILE_BYTES_PER_PIXEL', 'OUTPUT_SUFFIXES', 'ModelFileError',
-           'save_model', 'read_config', 'models_dir', 'bundled_models', 'model_path', 'load_model', 'save_release',
-           'predict', 'free_memory', 'auto_tile', 'upscale_image', 'colorize_image', 'stylize_image', 'task_function',
-           'keeps_grey', 'OutputExistsError', 'read_header', 'input_notes', 'output_path_for', 'plan_outputs',
-           'save_image', 'enhance_file', 'enhance_files']
+__all__ = ['FORMAT', 'TASKS', 'WEIGHTS_SUFFIX', 'MAX_CONFIG_BYTES', 'DEFAULT_MODELS', 'TILE_BYTES_PER_PIXEL', 'OUTPUT_SUFFIXES',
+           'ModelFileError', 'model_file', 'save_model', 'read_config', 'models_dir', 'bundled_models', 'model_path',
+           'load_model', 'save_release', 'predict', 'free_memory', 'auto_tile', 'upscale_image', 'colorize_image',
+           'stylize_image', 'task_function', 'keeps_grey', 'OutputExistsError', 'read_header', 'input_notes',
+           'output_path_for', 'plan_outputs', 'save_image', 'enhance_file', 'enhance_files']
 
 # %% ../nbs/07_inference.ipynb #a2d1e8e0
 FORMAT = 'enhance_lab.model/1'
@@ -39,7 +39,16 @@ TASKS = ('superres', 'colorize', 'style')
 class ModelFileError(ValueError):
     "A model file that cannot be used for what was asked."
 
-def _config_path(path: Path) -> Path: return Path(path).with_suffix('.json')
+WEIGHTS_SUFFIX = '.safetensors'
+
+def model_file(path: str | Path,           # the model: NAME or NAME.safetensors
+               suffix: str = WEIGHTS_SUFFIX, # which of its files: '.safetensors', '.json', '.ckpt', '.history.csv', '.preview.png'
+              ) -> Path:
+    "The file `suffix` of the model `path`; a dot inside NAME is part of the name (`style-g4.5` → `style-g4.5.json`)."
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(WEIGHTS_SUFFIX) + suffix)
+
+def _config_path(path: Path) -> Path: return model_file(path, '.json')
 
 def save_model(model: EnhanceUnet, # the trained U-Net
                path: str | Path,   # NAME or NAME.safetensors (NAME.json goes beside it)
@@ -49,7 +58,7 @@ def save_model(model: EnhanceUnet, # the trained U-Net
               ) -> Path:
     "Save `model` as `path` (.safetensors) + a JSON config beside it; `info` (profile, data, metrics…) is recorded."
     if task not in TASKS: raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")
-    path = Path(path).with_suffix('.safetensors')
+    path = model_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = {'format': FORMAT, 'task': task, 'scale': scale, 'model': model.config,
               'input': 'RGB float in [0, 1]; super-resolution input is the bicubic upsampling to the output size', **info}
@@ -136,7 +145,7 @@ def model_path(model: str | Path | None, # a bundled name, a path (suffix option
                                                       "reinstall enhance_lab, or pass a model file")
     if str(model) in bundled: return bundled[str(model)]
     path = Path(model)
-    if not path.exists() and not path.suffix and path.with_suffix('.safetensors').exists(): path = path.with_suffix('.safetensors')
+    if not path.exists() and model_file(path).exists(): path = model_file(path)
     if not path.exists():
         raise ModelFileError(f"{model}: model file not found, and not a bundled model (those are: {', '.join(bundled) or 'none'})")
     return path

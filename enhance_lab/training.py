@@ -18,7 +18,7 @@ from .data import colorize_dls, load_style_image, style_dls, superres_dls
 from .learners import EpochSeed, ExpectedTime, distributed_context, enhance_learner
 from .losses import PRESETS, TERMS, EnhanceLoss
 from .models import ARCH_DEFAULTS, MAX_CONTEXT, PADDINGS
-from .inference import ModelFileError, model_path, read_config, save_model
+from .inference import ModelFileError, model_file, model_path, read_config, save_model
 
 import torch
 from fastai.callback.core import Callback
@@ -203,12 +203,11 @@ class Recipe:
 # %% ../nbs/07a_training.ipynb #63df453d
 def checkpoint_folder(out: str | Path) -> Path:
     "Where the run writing the model `out` keeps its checkpoints: `NAME.ckpt` beside it."
-    out = Path(out)
-    return out.parent/f'{out.with_suffix("").name}.ckpt'
+    return model_file(out, '.ckpt')
 
 def _run_problem(out: Path, steps, epochs, checkpoint_every, resume: bool, overwrite: bool) -> str | None:
     "What keeps a run writing `out` from starting (None if nothing)."
-    model, ckpt = out.with_suffix('.safetensors'), checkpoint_folder(out)
+    model, ckpt = model_file(out), checkpoint_folder(out)
     if steps is not None and (type(steps) is not int or steps <= 0): return f"steps must be a positive whole number, got {steps}"
     if epochs is not None and (type(epochs) is not int or epochs <= 0): return f"epochs must be a positive whole number, got {epochs}"
     if type(checkpoint_every) is not int or checkpoint_every <= 0: return f"checkpoint_every must be a positive whole number, got {checkpoint_every}"
@@ -314,7 +313,7 @@ def train(recipe: Recipe,               # what to learn
     "Train `recipe` and save the model at `out`; resumable from `NAME.ckpt/`. Returns the model's path (None on other distributed ranks)."
     out = Path(out)
     if (problem := recipe.problem() or _run_problem(out, steps, epochs, checkpoint_every, resume, overwrite)): raise TrainingError(problem)
-    path, ckpt = out.with_suffix('.safetensors'), checkpoint_folder(out)
+    path, ckpt = model_file(out), checkpoint_folder(out)
     if resume and path.exists() and not ckpt.exists():
         print(f"{path}: this run is finished (the model is saved and no checkpoint is left); nothing to resume"); return path
     init = _init_source(recipe) if recipe.init else None
@@ -348,9 +347,9 @@ def train(recipe: Recipe,               # what to learn
                       epochs=n_epoch, train_photos=len(dls.photos['train']), crop=crop, batch=dls.bs, lr=recipe.lr, freeze=recipe.freeze,
                       init=recipe.init, precision=learn.precision, metrics=metrics, loss_weights=dict(learn.loss_func.weights),
                       wall_time_s=history_wall_time(ckpt/'history.csv') if start and (ckpt/'history.csv').exists() else round(time.time() - t0, 1))
-    if (ckpt/'history.csv').exists(): shutil.move(ckpt/'history.csv', out.with_suffix('.history.csv'))
+    if (ckpt/'history.csv').exists(): shutil.move(ckpt/'history.csv', model_file(out, '.history.csv'))
     shutil.rmtree(ckpt, ignore_errors=True)
-    _save_preview(learn.model, dls, out.with_suffix('.preview.png'))
-    print(f"model saved to {path} (+ {path.with_suffix('.json').name}); loss terms per epoch in {out.with_suffix('.history.csv').name}; "
-          f"preview (input | output | target) at {out.with_suffix('.preview.png')}")
+    _save_preview(learn.model, dls, model_file(out, '.preview.png'))
+    print(f"model saved to {path} (+ {model_file(path, '.json').name}); loss terms per epoch in {model_file(out, '.history.csv').name}; "
+          f"preview (input | output | target) at {model_file(out, '.preview.png')}")
     return path
