@@ -115,7 +115,9 @@ def read_config(path: str | Path) -> dict:
         if cfg_path.stat().st_size > MAX_CONFIG_BYTES: raise ModelFileError(f"{cfg_path}: {cfg_path.stat().st_size} bytes is too large for a model config")
         config = json.loads(cfg_path.read_text())
     except ModelFileError: raise                                                 # too large: said above
-    except OSError: raise ModelFileError(f"{path}: not an enhance_lab model (no readable {cfg_path.name} beside it)") from None
+    except OSError:
+        hint = '' if path.name.endswith(WEIGHTS_SUFFIX) else '; a model is NAME.safetensors with NAME.json beside it'
+        raise ModelFileError(f"{path}: not an enhance_lab model (no readable {cfg_path.name} beside it{hint})") from None
     except (ValueError, RecursionError) as e: raise ModelFileError(f"{cfg_path}: not valid JSON ({type(e).__name__}: {str(e)[:200]})") from None
     if (problem := _config_problem(config)): raise ModelFileError(f"{cfg_path}: {problem}")
     return config
