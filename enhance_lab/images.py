@@ -16,8 +16,8 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'ImageReadError', 'read_image', 'open_rgb', 'image_files', 'to_grey', 'shrink', 'image_to_tensor',
-           'pil_to_batch', 'tensor_to_image']
+__all__ = ['IMAGE_EXTENSIONS', 'ImageReadError', 'split_alpha', 'read_image', 'open_rgb', 'image_files', 'to_grey', 'shrink',
+           'image_to_tensor', 'pil_to_batch', 'tensor_to_image']
 
 # %% ../nbs/00b_images.ipynb #2b09886b
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif')
@@ -32,7 +32,7 @@ def _high_depth_to_uint8(img: Image.Image) -> Image.Image:
     elif arr.max() > 255: arr = arr/257
     return Image.fromarray(np.clip(np.round(arr), 0, 255).astype(np.uint8), 'L')
 
-def _split_modes(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     "8-bit RGB and alpha (or None) from an image of any PIL mode."
     if img.mode == 'P' and 'transparency' in img.info: img = img.convert('RGBA')
     if img.mode in ('LA', 'PA', 'RGBA', 'RGBa', 'La'):
@@ -65,7 +65,7 @@ def read_image(path: str | Path) -> tuple[Image.Image, Image.Image | None]:
         raise ImageReadError(f"{path}: image too large to open safely ({e})") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageReadError(f"{path}: corrupt or truncated image ({e})") from None
-    return _split_modes(img)
+    return split_alpha(img)
 
 def open_rgb(path: str | Path, background=(255, 255, 255)) -> Image.Image:
     "Read `path` as 8-bit RGB; any transparency is composited onto `background`."

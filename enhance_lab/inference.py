@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from .core import SCALES, atomic_write, data_dir, file_identity, resolve_precision
-from .images import ImageReadError, image_to_tensor, read_image, tensor_to_image, to_grey
+from .images import ImageReadError, image_to_tensor, read_image, split_alpha, tensor_to_image, to_grey
 from .models import ARCH_DEFAULTS, ENCODERS, MAX_CONTEXT, NORMS, PADDINGS, EnhanceUnet, build_unet, edge_pad
 
 # %% auto #0
@@ -293,6 +293,12 @@ def auto_tile(free: int,                                # bytes free for the til
     "The largest tile side (multiple of 32, at most `largest`) whose forward pass needs at most half of `free`; None if not even the smallest fits."
     return next((t for t in range(largest, 2*overlap, -32) if t*t*bytes_per_pixel <= free/2), None)
 
+def _photo(img, fn: str) -> Image.Image:
+    "`img` as the 8-bit RGB the models take (any PIL mode: alpha dropped, 16/32-bit scaled to 8); a clear error for anything else."
+    if not isinstance(img, Image.Image): raise TypeError(f"{fn}: img must be a PIL image (read a file with `open_rgb(path)`), not {type(img).__name__}")
+    if img.width < 1 or img.height < 1: raise ValueError(f"{fn}: the image is {img.width}x{img.height} pixels: nothing to enhance")
+    return img if img.mode == 'RGB' else split_alpha(img)[0]
+
 def _predict_image(model, img: Image.Image, tile: int | str | None) -> Image.Image:
     "`predict` on an RGB PIL image: uint8 in, uint8 out, floats only for a band of tiles at a time; `tile='auto'` from the free memory."
     x = torch.from_numpy(np.array(img)).permute(2, 0, 1)
@@ -305,11 +311,12 @@ def _predict_image(model, img: Image.Image, tile: int | str | None) -> Image.Ima
     return Image.fromarray(out)
 
 def upscale_image(model,                  # a super-resolution model
-                  img: Image.Image,       # RGB photo
+                  img: Image.Image,       # photo (any PIL mode; alpha is dropped: `enhance_file` keeps it)
                   scale: int,             # the model's scale
                   tile: int | str | None = 'auto', # tile side ('auto': from the free memory, at most 512; None: whole image)
                  ) -> Image.Image:
-    "Super-resolve an RGB PIL image by `scale`."
+    "Super-resolve a PIL image by `scale` (RGB out)."
+    img = _photo(img, 'upscale_image')
     return _predict_image(model, img.resize((img.width*scale, img.height*scale), Image.BICUBIC), tile)
 
 def colorize_image(model,                  # a colourisation model
@@ -318,6 +325,7 @@ def colorize_image(model,                  # a colourisation model
                   ) -> Image.Image:
     "Colourise a photo: chroma from the model (run at `render_size`), luminance from the photo at full resolution."
     import kornia
+    img = _photo(img, 'colorize_image')
     grey = to_grey(img)
     factor = min(1., render_size/max(img.size))
     small = grey.resize((max(32, round(img.width*factor)), max(32, round(img.height*factor))), Image.BICUBIC)
@@ -328,11 +336,11 @@ def colorize_image(model,                  # a colourisation model
     return tensor_to_image(kornia.color.ycbcr_to_rgb(ycc)[0].clamp(0, 1), inplace=True)
 
 def stylize_image(model,                  # a style model
-                  img: Image.Image,       # RGB photo
+                  img: Image.Image,       # photo (any PIL mode; alpha is dropped: `enhance_file` keeps it)
                   tile: int | str | None = 'auto', # tile side ('auto': from the free memory, at most 512; None: whole image)
                  ) -> Image.Image:
-    "Stylise an RGB PIL image."
-    return _predict_image(model, img, tile)
+    "Stylise a PIL image (RGB out)."
+    return _predict_image(model, _photo(img, 'stylize_image'), tile)
 
 def task_function(model,                   # a model from `load_model`
                   config: dict,            # its config (`load_model`'s second value)
