@@ -44,17 +44,18 @@ def enhance_upload(upload: str | Path,      # the uploaded image file
                   ) -> tuple[Image.Image, Image.Image, Path, str]:
     "`model` on an uploaded photo: (before, after) previews at most `PREVIEW_SIDE` px, the full-resolution result's file, and a summary line."
     upload, t0 = Path(upload), time.time()
-    net, config = _loaded(model_path(model), precision)
+    path = model_path(model)
+    net, config = _loaded(path, precision)
     fn = task_function(net, config, tile)
     seen = {}
     def run(rgb):
         seen['before'], seen['after'] = rgb, fn(rgb)
         return seen['after']
-    name = Path(f"{upload.stem}_{Path(str(model)).stem}{upload.suffix}")
+    name = Path(f"{upload.stem}_{path.stem}{upload.suffix}")
     dst = output_path_for(upload, Path(out_dir), True, read_header(upload)['alpha'], name)
     enhance_file(run, upload, dst, keep_grey=keeps_grey(config['task']))
     before, after = seen['before'], seen['after']
-    summary = '; '.join([f"{before.width}×{before.height} → {after.width}×{after.height} px in {time.time() - t0:.1f} s with {Path(str(model)).stem}",
+    summary = '; '.join([f"{before.width}×{before.height} → {after.width}×{after.height} px in {time.time() - t0:.1f} s with {path.stem}",
                          *input_notes(read_header(upload))])
     after_preview = shrink(after, PREVIEW_SIDE)
     return before.resize(after_preview.size, Image.BICUBIC), after_preview, dst, summary
