@@ -23,7 +23,7 @@ from torch import Tensor
 
 from .core import SCALES, atomic_write, data_dir, file_identity, resolve_precision
 from .images import ImageReadError, image_to_tensor, read_image, split_alpha, tensor_to_image, to_grey
-from .models import ARCH_DEFAULTS, ENCODERS, MAX_CONTEXT, NORMS, PADDINGS, EnhanceUnet, build_unet, edge_pad
+from .models import ARCH_DEFAULTS, ENCODERS, NORMS, PADDINGS, EnhanceUnet, build_unet, context_problem, edge_pad
 
 # %% auto #0
 __all__ = ['FORMAT', 'TASKS', 'WEIGHTS_SUFFIX', 'MAX_CONFIG_BYTES', 'DEFAULT_MODELS', 'TILE_BYTES_PER_PIXEL', 'OUTPUT_SUFFIXES',
@@ -48,8 +48,6 @@ def model_file(path: str | Path,           # the model: NAME or NAME.safetensors
     path = Path(path)
     return path.with_name(path.name.removesuffix(WEIGHTS_SUFFIX) + suffix)
 
-def _config_path(path: Path) -> Path: return model_file(path, '.json')
-
 def save_model(model: EnhanceUnet, # the trained U-Net
                path: str | Path,   # NAME or NAME.safetensors (NAME.json goes beside it)
                task: str,          # 'superres', 'colorize' or 'style'
@@ -64,7 +62,7 @@ def save_model(model: EnhanceUnet, # the trained U-Net
               'input': 'RGB float in [0, 1]; super-resolution input is the bicubic upsampling to the output size', **info}
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     atomic_write(path, lambda p: save_file(state, str(p), metadata=_fingerprint(task, scale)))
-    atomic_write(_config_path(path), lambda p: p.write_text(json.dumps(config, indent=2, default=str)))
+    atomic_write(model_file(path, '.json'), lambda p: p.write_text(json.dumps(config, indent=2, default=str)))
     return path
 
 def _fingerprint(task: str, scale: int, **more) -> dict[str, str]:
@@ -103,14 +101,14 @@ def _config_problem(config) -> str | None:
         if type(m.get(key)) is not bool: return f"model.{key} must be true or false, got {m.get(key)!r}"
     if type(m.get('blur_final', False)) is not bool: return f"model.blur_final must be true or false, got {m['blur_final']!r}"
     if m.get('padding', 'zeros') not in PADDINGS: return f"model.padding {m['padding']!r} is not one of {PADDINGS}"
-    if type(m.get('context', 0)) is not int or not 0 <= m.get('context', 0) <= MAX_CONTEXT: return f"model.context must be a whole number from 0 to {MAX_CONTEXT}, got {m['context']!r}"
+    if (problem := context_problem(m.get('context', 0), 'model.context')): return problem
     return None
 
 def read_config(path: str | Path) -> dict:
     "The JSON config of a saved model, validated as untrusted input (size, JSON, required keys, types, known values)."
     path = Path(path)
     if not path.exists(): raise ModelFileError(f"{path}: model file not found")
-    cfg_path = _config_path(path)
+    cfg_path = model_file(path, '.json')
     try:
         if cfg_path.stat().st_size > MAX_CONFIG_BYTES: raise ModelFileError(f"{cfg_path}: {cfg_path.stat().st_size} bytes is too large for a model config")
         config = json.loads(cfg_path.read_text())
@@ -194,7 +192,7 @@ def save_release(src: str | Path,                 # a model saved by `save_model
     config = {**config, 'name': name, 'weights': 'float16', 'card': card}
     if wall_time_s is not None: config['wall_time_s'] = round(wall_time_s, 1)
     if total_steps is not None: config['steps'] = total_steps
-    atomic_write(_config_path(path), lambda p: p.write_text(json.dumps(config, indent=2, default=str)))
+    atomic_write(model_file(path, '.json'), lambda p: p.write_text(json.dumps(config, indent=2, default=str)))
     return path
 
 # %% ../nbs/07_inference.ipynb #cd239286

@@ -21,7 +21,8 @@ from torch import Tensor
 # %% auto #0
 __all__ = ['ENCODERS', 'PRETRAINED', 'LITE_MEAN', 'LITE_STD', 'NORMS', 'PADDINGS', 'ARCH_DEFAULTS', 'MAX_CONTEXT',
            'efficientnet_lite0_weights_path', 'unpad_convs', 'resolve_encoder', 'encoder_body', 'SelfAttention',
-           'UnetBlock', 'DynamicUnet', 'EnhanceUnet', 'edge_pad', 'reflect_padding', 'build_unet', 'unet_splitter']
+           'UnetBlock', 'DynamicUnet', 'EnhanceUnet', 'context_problem', 'edge_pad', 'reflect_padding', 'build_unet',
+           'unet_splitter']
 
 # %% ../nbs/05_models.ipynb #0735e1f8
 ENCODERS = ('efficientnet_lite0', 'resnet18', 'resnet34')
@@ -293,6 +294,13 @@ PADDINGS = ('zeros', 'reflect')
 ARCH_DEFAULTS = {'blur_final': False, 'padding': 'zeros', 'context': 0}   # what a model config written before these options means
 MAX_CONTEXT = 64   # the most pixels of context beyond each image side a model may ask for
 
+def context_problem(px,                      # pixels of context (a model's `context`, a recipe's `loss_margin`)
+                    name: str = 'context',   # what it is called in the message
+                   ) -> str | None:
+    "Why `px` cannot be a model's context (None if it can): it must be a whole number of pixels from 0 to `MAX_CONTEXT`."
+    if type(px) is not int or not 0 <= px <= MAX_CONTEXT: return f"{name} must be a whole number of pixels from 0 to {MAX_CONTEXT}, got {px!r}"
+    return None
+
 def edge_pad(x: Tensor, pad: tuple) -> Tensor:
     "`x` padded by (left, right, top, bottom) reflection — by replication where the map is too small to reflect (deep layers of a small image)."
     h, w = x.shape[-2:]
@@ -332,7 +340,7 @@ def build_unet(encoder: str = 'efficientnet_lite0', # 'efficientnet_lite0', 'res
     "A U-Net for image-to-image enhancement; `config` records how it was built."
     if norm not in NORMS: raise ValueError(f"unknown norm {norm!r}; choose one of {sorted(NORMS)}")
     if padding not in PADDINGS: raise ValueError(f"unknown padding {padding!r}; choose one of {PADDINGS}")
-    if type(context) is not int or not 0 <= context <= MAX_CONTEXT: raise ValueError(f"context must be a whole number of pixels from 0 to {MAX_CONTEXT}, got {context!r}")
+    if (problem := context_problem(context)): raise ValueError(problem)
     encoder, pretrained = resolve_encoder(encoder, pretrained)
     body, mean, std = encoder_body(encoder, pretrained)
     y_range = None if residual else (-0.05, 1.05)

@@ -17,7 +17,7 @@ from .core import DEGRADATIONS, PRECISIONS, SCALES, atomic_write, get_profile
 from .data import colorize_dls, load_style_image, style_dls, superres_dls
 from .learners import EpochSeed, ExpectedTime, distributed_context, enhance_learner
 from .losses import PRESETS, TERMS, EnhanceLoss
-from .models import ARCH_DEFAULTS, MAX_CONTEXT, PADDINGS
+from .models import ARCH_DEFAULTS, PADDINGS, context_problem
 from .inference import ModelFileError, model_file, model_path, read_config, save_model
 
 import torch
@@ -194,8 +194,7 @@ class Recipe:
         if self.precision not in PRECISIONS: return f"unknown precision {self.precision!r}; choose one of {PRECISIONS}"
         if self.padding not in PADDINGS: return f"unknown padding {self.padding!r}; choose one of {PADDINGS}"
         if type(self.gram_cells) is not int or not 1 <= self.gram_cells <= 8: return f"gram_cells must be a whole number from 1 to 8, got {self.gram_cells!r}"
-        if type(self.loss_margin) is not int or not 0 <= self.loss_margin <= MAX_CONTEXT:
-            return f"loss_margin must be a whole number of pixels from 0 to {MAX_CONTEXT}, got {self.loss_margin!r}"
+        if (problem := context_problem(self.loss_margin, 'loss_margin')): return problem
         if self.gram_layers is not None and not (self.gram_layers and all(type(l) is int and 0 <= l < 30 for l in self.gram_layers)):
             return f"gram_layers must be VGG16 layer indices from 0 to 29, got {self.gram_layers!r}"
         return None
@@ -347,9 +346,10 @@ def train(recipe: Recipe,               # what to learn
                       epochs=n_epoch, train_photos=len(dls.photos['train']), crop=crop, batch=dls.bs, lr=recipe.lr, freeze=recipe.freeze,
                       init=recipe.init, precision=learn.precision, metrics=metrics, loss_weights=dict(learn.loss_func.weights),
                       wall_time_s=history_wall_time(ckpt/'history.csv') if start and (ckpt/'history.csv').exists() else round(time.time() - t0, 1))
-    if (ckpt/'history.csv').exists(): shutil.move(ckpt/'history.csv', model_file(out, '.history.csv'))
+    history, preview = model_file(out, '.history.csv'), model_file(out, '.preview.png')
+    if (ckpt/'history.csv').exists(): shutil.move(ckpt/'history.csv', history)
     shutil.rmtree(ckpt, ignore_errors=True)
-    _save_preview(learn.model, dls, model_file(out, '.preview.png'))
-    print(f"model saved to {path} (+ {model_file(path, '.json').name}); loss terms per epoch in {model_file(out, '.history.csv').name}; "
-          f"preview (input | output | target) at {model_file(out, '.preview.png')}")
+    _save_preview(learn.model, dls, preview)
+    print(f"model saved to {path} (+ {model_file(path, '.json').name}); loss terms per epoch in {history.name}; "
+          f"preview (input | output | target) at {preview}")
     return path
