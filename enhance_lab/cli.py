@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--blur-final', action='store_true', help='blur the final pixel shuffle too (fastai leaves it unblurred: period-2 stripes)')
     t.add_argument('--gram-layers', type=_layer_list, help='VGG16 layers of the Gram term, e.g. 3,8,15,22 (default: the feature term\'s 8,15,22)')
     t.add_argument('--gram-cells', type=int, default=1, help='score the Gram term on each cell of an N x N grid of every crop (style: 2)')
-    t.add_argument('--loss-margin', type=int, default=0, help='crops grow by N px a side that the loss ignores; the model then gets N px of context (style: 16)')
+    t.add_argument('--loss-margin', type=int, default=0, help='crops grow by N px a side that the loss ignores; the model then gets 3N px of context at inference (style: 16)')
     t.add_argument('--style', type=Path, help='style image (style task; default: the bundled Starry Night)')
     t.add_argument('--out', type=Path, required=True, help='model path (NAME → NAME.safetensors + NAME.json)')
     t.add_argument('--resume', action='store_true', help='continue an interrupted run from its checkpoint (NAME.ckpt beside --out)')

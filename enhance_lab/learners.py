@@ -103,6 +103,10 @@ def compile_model(model: torch.nn.Module,  # compiled in place: its `forward` (w
 # %% ../nbs/06_learners.ipynb #effc7329
 GAIN_METRICS = {'superres': lambda: [psnr_y_gain_metric()], 'colorize': lambda: [ab_gain_metric()]}   # what the user cares about
 
+def _margin_context(margin: int) -> int:
+    "The context a U-Net trained with a loss `margin` asks for: three times the margin, at most 64 px. It learns to draw at the first pixels the loss scores (`23_style`), so its window must reach past them."
+    return min(3*margin, 64)
+
 def enhance_learner(dls,                                  # DataLoaders of (input, target) batches in [0, 1]
                     task: str,                            # 'superres', 'colorize' or 'style'
                     loss: str | EnhanceLoss,              # a preset name (see `PRESETS`) or a loss module
@@ -124,12 +128,12 @@ def enhance_learner(dls,                                  # DataLoaders of (inpu
                     seed: int | None = 0,                 # each epoch's data from (seed, epoch), see `EpochSeed`; None: unseeded
                     wd: float = 1e-3,                     # weight decay
                    ) -> Learner:
-    "A Learner for `task` with U-Net, combined loss and callbacks, in the fastest precision that keeps the numbers; the U-Net records the loss's margin as the context it needs."
+    "A Learner for `task` with U-Net, combined loss and callbacks, in the fastest precision that keeps the numbers; the U-Net records the context its loss's margin calls for."
     p = get_profile(profile)
     encoder = encoder or p.encoder_for(task)
     size = dls.one_batch()[0].shape[-1]
     model = build_unet(encoder, pretrained, norm, self_attention, residual=residual, img_size=size, blur_final=blur_final, padding=padding,
-                       context=loss.margin if isinstance(loss, EnhanceLoss) else 0)
+                       context=_margin_context(loss.margin) if isinstance(loss, EnhanceLoss) else 0)
     model.config.update(task=task)
     loss_func = loss if isinstance(loss, EnhanceLoss) else enhance_loss(loss, loss_weights, vgg_weights=vgg_weights or p.vgg_weights,
                                                                           style_image=style_image)

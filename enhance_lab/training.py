@@ -164,7 +164,7 @@ class Recipe:
     padding: str = 'zeros'            # 'zeros' or 'reflect': how every convolution pads
     gram_layers: tuple | None = None  # VGG16 layers of the Gram term (None: the feature term's; e.g. (3, 8, 15, 22) adds relu1_2)
     gram_cells: int = 1               # the Gram term on each cell of an n x n grid of every crop
-    loss_margin: int = 0              # crops grow by this many px a side that the loss ignores (the model then asks for that context)
+    loss_margin: int = 0              # crops grow by this many px a side that the loss ignores (the model then asks for 3x that as context)
     style: str | None = None          # the style image (style task; None: The Starry Night)
     freeze: bool = False              # keep the pretrained encoder frozen (its batch-norm layers still train)
     init: str | None = None           # start from this model's weights (a bundled name or a .safetensors file)
