@@ -18,7 +18,7 @@ from .core import Profile, get_profile, resolve_precision
 from .data import load_style_image
 from .losses import EnhanceLoss, LossTermsCallback, enhance_loss
 from .metrics import ab_gain_metric, psnr_metric, psnr_y_gain_metric, ssim_metric
-from .models import build_unet, unet_splitter
+from .models import MAX_CONTEXT, build_unet, unet_splitter
 
 import numpy as np
 import torch
@@ -104,8 +104,8 @@ def compile_model(model: torch.nn.Module,  # compiled in place: its `forward` (w
 GAIN_METRICS = {'superres': lambda: [psnr_y_gain_metric()], 'colorize': lambda: [ab_gain_metric()]}   # what the user cares about
 
 def _margin_context(margin: int) -> int:
-    "The context a U-Net trained with a loss `margin` asks for: three times the margin, at most 64 px. It learns to draw at the first pixels the loss scores (`23_style`), so its window must reach past them."
-    return min(3*margin, 64)
+    "The context a U-Net trained with a loss `margin` asks for: three times the margin, at most `MAX_CONTEXT` px. It learns to draw at the first pixels the loss scores (`23_style`), so its window must reach past them."
+    return min(3*margin, MAX_CONTEXT)
 
 def enhance_learner(dls,                                  # DataLoaders of (input, target) batches in [0, 1]
                     task: str,                            # 'superres', 'colorize' or 'style'
