@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse, os, sys, time, warnings
 from pathlib import Path
 
-from .core import DEGRADATIONS, PRECISIONS, PROFILES, SCALES, get_profile
+from .core import DEGRADATIONS, NORMS, PADDINGS, PRECISIONS, PROFILES, SCALES, TASKS, get_profile
 
 # %% auto #0
 __all__ = ['EXAMPLES', 'COMMANDS', 'cmd_train', 'cmd_enhance', 'cmd_evaluate', 'cmd_corpus', 'cmd_demo', 'cmd_models',
@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser('corpus', help='assemble the offline photo corpus from Debian packages')
     c.add_argument('--dest', type=Path, help='where to put it (default: corpus/ in the enhance_lab cache, ~/.cache/enhance_lab or $ENHANCE_LAB_CACHE); remembered: `--source corpus` then reads it')
     t = sub.add_parser('train', help='train a model', epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument('task', choices=['superres', 'colorize', 'style'])
+    t.add_argument('task', choices=TASKS)
     t.add_argument('--source', default='samples', help="'samples', 'corpus', 'corpus+scenes' (for colorize), 'pets', 'imagenette' or a folder of photos")
     t.add_argument('--scale', type=int, default=2, choices=SCALES, help='super-resolution scale')
     t.add_argument('--degradation', default='bicubic', choices=DEGRADATIONS)
@@ -73,8 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--precision', default='auto', choices=PRECISIONS, help='auto: bf16 where the CPU has it, fp16 on CUDA (gpu profile), else fp32')
     t.add_argument('--loss', help='loss preset (default: the task\'s)')
     t.add_argument('--gram-weight', type=float, help='style task: weight of the style (Gram) term against the content term\'s 1 (default: the article\'s 10)')
-    t.add_argument('--norm', choices=['batch', 'weight', 'spectral', 'none'])
-    t.add_argument('--padding', default='zeros', choices=['zeros', 'reflect'], help='how every convolution pads (reflect: no border for the network to find)')
+    t.add_argument('--norm', choices=NORMS)
+    t.add_argument('--padding', default=PADDINGS[0], choices=PADDINGS, help='how every convolution pads (reflect: no border for the network to find)')
     t.add_argument('--blur-final', action='store_true', help='blur the final pixel shuffle too (fastai leaves it unblurred: period-2 stripes)')
     t.add_argument('--gram-layers', type=_layer_list, help='VGG16 layers of the Gram term, e.g. 3,8,15,22 (default: the feature term\'s 8,15,22)')
     t.add_argument('--gram-cells', type=int, default=1, help='score the Gram term on each cell of an N x N grid of every crop (style: 2)')

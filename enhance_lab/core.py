@@ -12,9 +12,9 @@ from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PROFILES', 'DEGRADATIONS', 'IMAGENET_STATS', 'SCALES', 'PRECISIONS', 'Profile', 'profile_name', 'get_profile',
-           'cache_dir', 'file_identity', 'atomic_write', 'data_dir', 'can_download', 'hub_cached',
-           'cpu_has_native_bf16', 'cuda_has_bf16', 'resolve_precision', 'autocast_dtype']
+__all__ = ['PROFILES', 'DEGRADATIONS', 'IMAGENET_STATS', 'SCALES', 'TASKS', 'NORMS', 'PADDINGS', 'PRECISIONS', 'Profile',
+           'profile_name', 'get_profile', 'cache_dir', 'file_identity', 'atomic_write', 'data_dir', 'can_download',
+           'hub_cached', 'cpu_has_native_bf16', 'cuda_has_bf16', 'resolve_precision', 'autocast_dtype']
 
 # %% ../nbs/00_core.ipynb #7d7acbf3
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class Profile:
     vgg_weights: str        # weights of the VGG16 loss network
     fp16: bool              # mixed precision training
     eval_side: int          # long side the experiments shrink their test photos to
+    study_steps: int        # optimiser steps of each arm and seed in a many-arm study (`24_ablations`)
+    study_side: int         # long side a many-arm study shrinks its test photos to (many arms to evaluate)
     task_encoders: dict | None = None  # a U-Net encoder per task where it differs from `encoder` (the article's, on GPU)
     device_inputs: bool = False        # make the task's inputs from each batch on its device (batch transforms), not per item on the CPU
     fused_adam: bool = False           # PyTorch's fused AdamW with fastai `Adam`'s hyper-parameters (one kernel per step, not one per tensor)
@@ -51,16 +53,21 @@ class Profile:
 # %% ../nbs/00_core.ipynb #3810e520
 PROFILES = {
     'smoke': Profile('smoke', size=64, bs=4, n_photos=4, crops_per_photo=2, max_side=512, epochs=1,
-                     encoder='efficientnet_lite0', vgg_weights='auto', fp16=False, eval_side=128),
+                     encoder='efficientnet_lite0', vgg_weights='auto', fp16=False, eval_side=128,
+                     study_steps=2, study_side=96),
     'cpu': Profile('cpu', size=128, bs=8, n_photos=None, crops_per_photo=8, max_side=768, epochs=6,
-                   encoder='efficientnet_lite0', vgg_weights='auto', fp16=False, eval_side=384),
+                   encoder='efficientnet_lite0', vgg_weights='auto', fp16=False, eval_side=384,
+                   study_steps=1000, study_side=256),
     'gpu': Profile('gpu', size=256, bs=16, n_photos=None, crops_per_photo=32, max_side=1600, epochs=20,
-                   encoder='resnet34', vgg_weights='auto', fp16=True, eval_side=1024,
+                   encoder='resnet34', vgg_weights='auto', fp16=True, eval_side=1024, study_steps=4000, study_side=1024,
                    task_encoders={'superres': 'resnet34', 'colorize': 'resnet18', 'style': 'resnet34'}, device_inputs=True, fused_adam=True),
 }
 DEGRADATIONS = ('bicubic', 'bilinear', 'crappify')    # how super-resolution inputs are made (see `01_data`)
 IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))   # mean, std: what ImageNet-trained torchvision networks expect
 SCALES = (2, 3, 4, 8)                                  # super-resolution factors a model can be trained for
+TASKS = ('superres', 'colorize', 'style')              # what a model does
+NORMS = ('batch', 'weight', 'spectral', 'none')        # a U-Net decoder's normalisations (see `05_models`)
+PADDINGS = ('zeros', 'reflect')                        # how a U-Net's convolutions pad (see `05_models`)
 
 # %% ../nbs/00_core.ipynb #4b4032a1
 def profile_name() -> str:

@@ -39,9 +39,8 @@ class ExperimentSetup:
     test_paths: list[Path]    # held-out photos, no duplicates
     vgg_weights: str          # the VGG16 weights the loss network uses ('auto' resolved)
     encoder: str              # the U-Net encoder and its weights ('auto' resolved)
+    eval_side: int            # long side the test photos are shrunk to
 
-    @property
-    def eval_side(self) -> int: return self.profile.eval_side
     @property
     def epochs(self) -> int: return self.profile.epochs
 
@@ -52,7 +51,8 @@ class ExperimentSetup:
                 f"{len(self.test_paths)} test photos (long side <= {self.eval_side})")
 
 def experiment_setup(profile: str | Profile | None = None, # the profile (default: the active one)
-                     n_corpus_test: int | None = None      # use only this many of the corpus's test photos
+                     n_corpus_test: int | None = None,     # use only this many of the corpus's test photos
+                     study: bool = False,                  # for a many-arm study: test photos at the profile's `study_side`, not `eval_side`
                     ) -> ExperimentSetup:
     "The profile, photo source, held-out test photos (without duplicates) and the networks 'auto' chose, for an experiment."
     from enhance_lab.features import resolve_vgg_weights
@@ -63,7 +63,8 @@ def experiment_setup(profile: str | Profile | None = None, # the profile (defaul
     splits = photo_splits(source)
     test = skimage_photos()[:2] if smoke else list(dict.fromkeys(splits['test'][:n_corpus_test] + skimage_photos()))
     encoder, weights = resolve_encoder(profile.encoder, 'auto')
-    return ExperimentSetup(profile, source, len(splits['train']), test, resolve_vgg_weights(profile.vgg_weights), f"{encoder} ({weights} weights)")
+    return ExperimentSetup(profile, source, len(splits['train']), test, resolve_vgg_weights(profile.vgg_weights), f"{encoder} ({weights} weights)",
+                           profile.study_side if study else profile.eval_side)
 
 # %% ../nbs/09a_experiments.ipynb #4a31d4ad
 RELEASE_RECIPES = {   # each release model's training stages: (recipe, share of the steps); init '{previous}' is the stage before

@@ -21,12 +21,12 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from .core import SCALES, atomic_write, data_dir, file_identity, resolve_precision
+from .core import NORMS, PADDINGS, SCALES, TASKS, atomic_write, data_dir, file_identity, resolve_precision
 from .images import ImageReadError, image_to_tensor, read_image, split_alpha, tensor_to_image, to_grey
-from .models import ARCH_DEFAULTS, ENCODERS, NORMS, PADDINGS, EnhanceUnet, build_unet, context_problem, edge_pad
+from .models import ARCH_DEFAULTS, ENCODERS, EnhanceUnet, build_unet, context_problem, edge_pad
 
 # %% auto #0
-__all__ = ['FORMAT', 'TASKS', 'WEIGHTS_SUFFIX', 'MAX_CONFIG_BYTES', 'DEFAULT_MODELS', 'TILE_BYTES_PER_PIXEL', 'OUTPUT_SUFFIXES',
+__all__ = ['FORMAT', 'WEIGHTS_SUFFIX', 'MAX_CONFIG_BYTES', 'DEFAULT_MODELS', 'TILE_BYTES_PER_PIXEL', 'OUTPUT_SUFFIXES',
            'ModelFileError', 'model_file', 'save_model', 'read_config', 'models_dir', 'bundled_models', 'model_path',
            'load_model', 'save_release', 'predict', 'free_memory', 'auto_tile', 'upscale_image', 'colorize_image',
            'stylize_image', 'task_function', 'keeps_grey', 'OutputExistsError', 'read_header', 'input_notes',
@@ -34,7 +34,6 @@ __all__ = ['FORMAT', 'TASKS', 'WEIGHTS_SUFFIX', 'MAX_CONFIG_BYTES', 'DEFAULT_MOD
 
 # %% ../nbs/07_inference.ipynb #a2d1e8e0
 FORMAT = 'enhance_lab.model/1'
-TASKS = ('superres', 'colorize', 'style')
 
 class ModelFileError(ValueError):
     "A model file that cannot be used for what was asked."

@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 # enhance_lab first: importing it silences, once, torch's notice about weight norm (see `__init__.py`)
-from .core import IMAGENET_STATS, autocast_dtype, can_download, hub_cached
+from .core import IMAGENET_STATS, NORMS, PADDINGS, autocast_dtype, can_download, hub_cached
 
 import torch
 import torch.nn as nn
@@ -19,10 +19,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['ENCODERS', 'PRETRAINED', 'LITE_MEAN', 'LITE_STD', 'NORMS', 'PADDINGS', 'ARCH_DEFAULTS', 'MAX_CONTEXT',
-           'efficientnet_lite0_weights_path', 'unpad_convs', 'resolve_encoder', 'encoder_body', 'SelfAttention',
-           'UnetBlock', 'DynamicUnet', 'EnhanceUnet', 'context_problem', 'edge_pad', 'reflect_padding', 'build_unet',
-           'unet_splitter']
+__all__ = ['ENCODERS', 'PRETRAINED', 'LITE_MEAN', 'LITE_STD', 'ARCH_DEFAULTS', 'MAX_CONTEXT', 'efficientnet_lite0_weights_path',
+           'unpad_convs', 'resolve_encoder', 'encoder_body', 'SelfAttention', 'UnetBlock', 'DynamicUnet', 'EnhanceUnet',
+           'context_problem', 'edge_pad', 'reflect_padding', 'build_unet', 'unet_splitter']
 
 # %% ../nbs/05_models.ipynb #0735e1f8
 ENCODERS = ('efficientnet_lite0', 'resnet18', 'resnet34')
@@ -95,7 +94,6 @@ def encoder_body(name: str = 'efficientnet_lite0', pretrained: str = 'auto') -> 
     return _resnet_body(name, pretrained), *IMAGENET_STATS
 
 # %% ../nbs/05_models.ipynb #b98e3ef3
-NORMS = ('batch', 'weight', 'spectral', 'none')
 _NORM_LAYERS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d, nn.LayerNorm)
 
 def _batch_norm(nf: int, ndim: int = 2, zero: bool = False) -> nn.Module:
@@ -290,7 +288,6 @@ class EnhanceUnet(nn.Module):
         out = out.float()
         return x + self.res_scale*out if self.residual else out
 
-PADDINGS = ('zeros', 'reflect')
 ARCH_DEFAULTS = {'blur_final': False, 'padding': 'zeros', 'context': 0}   # what a model config written before these options means
 MAX_CONTEXT = 64   # the most pixels of context beyond each image side a model may ask for
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # enhance_lab first: importing it silences, once, fastai's import-time notices (see `__init__.py`)
-from .core import DEGRADATIONS, PRECISIONS, SCALES, atomic_write, get_profile
+from .core import DEGRADATIONS, PADDINGS, PRECISIONS, SCALES, atomic_write, get_profile
 from .data import colorize_dls, load_style_image, style_dls, superres_dls
 from .learners import EpochSeed, ExpectedTime, distributed_context, enhance_learner
 from .losses import PRESETS, TERMS, EnhanceLoss
-from .models import ARCH_DEFAULTS, PADDINGS, context_problem
+from .models import ARCH_DEFAULTS, context_problem
 from .inference import ModelFileError, model_file, model_path, read_config, save_model
 
 import torch
