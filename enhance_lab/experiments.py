@@ -33,7 +33,7 @@ __all__ = ['RELEASE_RECIPES', 'T4_PEAK_TFLOPS', 'RESULT_MODULES', 'EXPERIMENTS',
 @dataclass
 class ExperimentSetup:
     "What an experiment runs on."
-    profile: Profile          # the run profile (crop size, batch, epochs, networks, evaluation size)
+    profile: Profile          # the run profile (crop size, batch, networks)
     source: str               # 'corpus' or 'samples'
     train_photos: int         # photos in the source's training split
     test_paths: list[Path]    # held-out photos, no duplicates
@@ -41,13 +41,10 @@ class ExperimentSetup:
     encoder: str              # the U-Net encoder and its weights ('auto' resolved)
     eval_side: int            # long side the test photos are shrunk to
 
-    @property
-    def epochs(self) -> int: return self.profile.epochs
-
     def __str__(self):
         p = self.profile
         return (f"enhance_lab {enhance_lab.__version__}, profile {p.name}: source {self.source} ({self.train_photos} training photos), "
-                f"crops {p.size} px, batch {p.bs}, {self.epochs} epochs; encoder {self.encoder}, VGG16 loss network {self.vgg_weights!r}; "
+                f"crops {p.size} px, batch {p.bs}; encoder {self.encoder}, VGG16 loss network {self.vgg_weights!r}; "
                 f"{len(self.test_paths)} test photos (long side <= {self.eval_side})")
 
 def experiment_setup(profile: str | Profile | None = None, # the profile (default: the active one)
