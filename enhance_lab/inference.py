@@ -225,11 +225,12 @@ def _ramp(n: int, overlap: int, start: bool, end: bool) -> Tensor:
     return r
 
 def _tiles(size: int, tile: int, overlap: int) -> tuple[list[int], int]:
-    "Starts and side of the fewest tiles of at most `tile` px that cover `size` sharing ≥ `overlap` px, as small as that allows (up to a multiple of 32), evenly spread."
+    "Starts and side of the fewest tiles of at most `tile` px that cover `size` sharing ≥ `overlap` px, evenly spread and as small as that allows; starts and side are multiples of 32, the grid the whole-image pass runs on (the last tile may reach up to 31 px past the end)."
     if size <= tile: return [0], size
-    n = math.ceil((size - overlap)/(tile - overlap))
-    side = min(tile, math.ceil((size + (n - 1)*overlap)/n/32)*32)
-    return [round(k*(size - side)/(n - 1)) for k in range(n)], side
+    padded, largest, shared = math.ceil(size/32)*32, tile//32*32, math.ceil(overlap/32)*32
+    n = 1 + math.ceil((padded - largest)/(largest - shared))
+    side = min(largest, math.ceil((padded + (n - 1)*shared)/n/32)*32)
+    return [math.floor(k*(padded - side)/(n - 1)/32 + 0.5)*32 for k in range(n)], side
 
 def predict(model,                  # an `EnhanceUnet` (eval mode)
             image: Tensor,          # (3, h, w), float in [0, 1] or uint8
@@ -237,9 +238,11 @@ def predict(model,                  # an `EnhanceUnet` (eval mode)
             overlap: int = 64,      # pixels shared by neighbouring tiles, blended linearly
             progress: bool = False, # show a progress bar over the tiles
            ) -> Tensor:
-    "The model's output for one image (3, h, w) (float in [0, 1] or uint8), tiled with blended overlaps when larger than `tile`; each window gets the context the model asks for (`build_unet`'s `context`)."
+    "The model's output for one image (3, h, w) (float in [0, 1] or uint8), tiled on the 32-px grid with blended overlaps when larger than `tile`; each window gets the context the model asks for (`build_unet`'s `context`)."
     if image.ndim != 3 or image.shape[0] != 3: raise ValueError(f"expected one RGB image (3, h, w); got {tuple(image.shape)}")
     if tile is not None and tile <= 2*overlap: raise ValueError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
+    if tile is not None and tile//32*32 < math.ceil(overlap/32)*32 + 32:
+        raise ValueError(f"tile ({tile}) is too small: tiles are multiples of 32 px and need {math.ceil(overlap/32)*32 + 32} px to share {overlap}")
     out = torch.empty(image.shape)
     def keep(y0, y1, rows): out[:, y0:y1] = rows
     _predict_rows(model, image, tile, overlap, progress, keep)
@@ -258,8 +261,9 @@ def _predict_rows(model, image: Tensor, tile: int | None, overlap: int, progress
         for x in xs:
             pred = _run(model, image, y, x, th, tw)[0].cpu()
             wgt = torch.outer(_ramp(th, overlap, y > 0, y + th < h), _ramp(tw, overlap, x > 0, x + tw < w))[None]
-            band[:, :, x:x+tw] += pred*wgt
-            weight[:, :, x:x+tw] += wgt
+            kept = min(tw, w - x)                                     # the last tile may reach past the image
+            band[:, :, x:x+kept] += (pred*wgt)[..., :kept]
+            weight[:, :, x:x+kept] += wgt[..., :kept]
             next(ticks)
         done = (ys[i + 1] if i + 1 < len(ys) else h) - y            # rows no later tile reaches
         write(y, y + done, band[:, :done].div_(weight[:, :done]).clamp_(0, 1))

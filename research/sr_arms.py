@@ -18,6 +18,7 @@ x4 arms (the issue's levers, each against `x4-reference`): the final blur, 256-p
 32x32 input pixels in a 128-px crop), starting from the shipped x2 model, and a ten times larger MAE weight.
 
     python research/sr_arms.py ARM [ARM ...]
+    python research/sr_arms.py --tiling      # inference only: does tiling add stripes? -> research/sr_tiling.json
 """
 import json, sys
 from pathlib import Path
@@ -28,7 +29,7 @@ from enhance_lab.data import mod_crop, superres_input
 from enhance_lab.evaluation import bicubic_upscaler, coherent_stripe_share, mean_table, stripe_shares, superres_table
 from enhance_lab.experiments import experiment_setup
 from enhance_lab.images import image_to_tensor, open_rgb, shrink
-from enhance_lab.inference import bundled_models, read_config, upscale_image
+from enhance_lab.inference import bundled_models, load_model, read_config, upscale_image
 from enhance_lab.training import Recipe, _load_init, recipe_learner
 from arms import fit_resumable, run_arms
 
@@ -90,4 +91,29 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict):
     print(json.dumps({k: v for k, v in record.items() if k != 'per_photo'}))
 
 
-if __name__ == '__main__': run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)
+def tiling_check(n_photos: int = 12, side: int = 768, tile: int = 256):
+    "The shipped models on `n_photos` test photos at `side` px, whole and in `tile`-px tiles (64 px shared): stripes and PSNR-Y of each, and how far the two outputs differ."
+    setup, record = experiment_setup('cpu'), {'photos': n_photos, 'side': side, 'tile': tile, 'overlap': 64}
+    for scale in (2, 4):
+        model, _ = load_model(f'superres-x{scale}', 'superres', scale)
+        greys = []                     # each output's grey levels: superres_table runs the methods in order, photo by photo
+        def run(tiles):
+            def up(lr):
+                out = upscale_image(model, lr, scale, tile=tiles)
+                greys.append(np.asarray(out.convert('L'), dtype=np.float32))
+                return out
+            return up
+        table = superres_table({'whole': run(None), f'{tile}-px tiles': run(tile)}, setup.test_paths[:n_photos], scale, max_side=side)
+        wide = table.pivot(index='photo', columns='method')
+        diff = [np.abs(whole - tiled) for whole, tiled in zip(greys[::2], greys[1::2])]
+        record[f'x{scale}'] = {m: {'psnr_y': round(float(wide['psnr_y'][m].mean()), 3), 'stripes_mean': round(float(wide['stripes'][m].mean()), 3),
+                                   'stripes_at_or_below_truth': int((wide['stripes'][m] <= 1).sum())} for m in ('whole', f'{tile}-px tiles')}
+        record[f'x{scale}']['grey_levels_changed_by_tiling'] = {'mean': round(float(np.mean([d.mean() for d in diff])), 4),
+                                                               'max': round(float(max(d.max() for d in diff)), 2)}
+    (Path(__file__).parent/'sr_tiling.json').write_text(json.dumps(record, indent=1))
+    print(json.dumps(record))
+
+
+if __name__ == '__main__':
+    if sys.argv[1:] == ['--tiling']: tiling_check()
+    else: run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)
