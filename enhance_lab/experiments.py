@@ -65,7 +65,7 @@ def experiment_setup(profile: str | Profile | None = None, # the profile (defaul
 
 # %% ../nbs/09a_experiments.ipynb #4a31d4ad
 RELEASE_RECIPES = {   # each release model's training stages: (recipe, share of the steps); init '{previous}' is the stage before
-    'superres-x2': [(Recipe('superres', scale=2, freeze=True), 1)],
+    'superres-x2': [(Recipe('superres', scale=2, freeze=True, blur_final=True), 1)],   # final PixelShuffle blurred: no stripes (21_superres)
     'superres-x4': [(Recipe('superres', scale=4, freeze=True), 1),                    # stage 2 fine-tunes stage 1,
                     (Recipe('superres', scale=4, init='{previous}', lr=3e-4), 0.5)],  # encoder unfrozen
     'colorize': [(Recipe('colorize', loss='mse'), 1)],                                 # MSE, encoder unfrozen
