@@ -8,23 +8,25 @@ from enhance_lab.training import Checkpoint, CheckpointError, load_checkpoint
 
 
 def fit_resumable(learn, name: str, folder: Path, steps: int = 1000, every: int = 100, lr: float = 1e-3):
-    "Train `learn` `steps` steps by one cycle at `lr`, a checkpoint in `folder` every `every` steps (resuming the last); the model in eval mode and the training seconds."
+    "Train `learn` `steps` steps by one cycle at `lr`, a checkpoint in `folder` every `every` steps (resuming the last); the model in eval mode and the run's facts: its training seconds and the precision it trained in ('bf16+fp32' for pieces on different machines)."
     extra = {'arm': name, 'steps': steps}
     start = 0
     if (folder/'latest.json').exists():
         try: start = load_checkpoint(learn, folder, extra)
         except CheckpointError as e: print(f"{name}: starting again ({e})")
-    seconds_file = folder/'seconds.json'
-    done_s = json.loads(seconds_file.read_text())['seconds'] if start and seconds_file.exists() else 0.
+    run_file = folder/'seconds.json'
+    done = json.loads(run_file.read_text()) if start and run_file.exists() else {}
+    done_s, precisions = done.get('seconds', 0.), set(done.get('precisions', [])) | {learn.precision}
     t0 = time.time()
-    class Seconds(Callback):      # after each checkpoint: a run stopped and resumed counts every finished piece
+    class Seconds(Callback):      # after each checkpoint: a run stopped and resumed counts every finished piece, and its precision
         order = Checkpoint.order + 1
-        def after_epoch(self): seconds_file.write_text(json.dumps({'seconds': done_s + time.time() - t0}))
+        def after_epoch(self): run_file.write_text(json.dumps({'seconds': done_s + time.time() - t0, 'precisions': sorted(precisions)}))
     learn.add_cbs([Checkpoint(folder, extra), Seconds()])
     n_epoch = steps//every
     if start < n_epoch: learn.fit_one_cycle(n_epoch, lr, start_epoch=start)
     learn.loss_func.remove()
-    return learn.model.eval(), json.loads(seconds_file.read_text())['seconds']
+    run = json.loads(run_file.read_text())
+    return learn.model.eval(), {'train_seconds': round(run['seconds']), 'precision': '+'.join(run.get('precisions', ['unrecorded']))}
 
 
 def run_arms(names: list[str], arms: dict, out: Path, train_arm, evaluate_arm):

@@ -168,7 +168,7 @@ def bins_learner(dls, source: str):
 
 
 def train_arm(name: str):
-    "Train arm `name` (resuming its checkpoint if any): (the model in eval mode, the training seconds) and the arm's settings."
+    "Train arm `name` (resuming its checkpoint if any): (the model in eval mode, the run's facts) and the arm's settings."
     arm = {**REFERENCE, **ARMS[name]}
     p = get_profile('cpu')
     set_seed(SEED, reproducible=True)
@@ -177,8 +177,8 @@ def train_arm(name: str):
     else: learn = enhance_learner(dls, 'colorize', ColourLoss(arm['loss'], arm['ab']), norm='weight', profile=p, seed=SEED)
     if arm['freeze']: learn.freeze()
     arm = {**arm, 'loss': repr(learn.loss_func)}                   # the record names the loss the arm trained with
-    model, seconds = fit_resumable(learn, name, cache_dir('colour_arms', name))
-    return (AnnealedMean(model, learn.centres).eval() if arm['bins'] else model, seconds), arm
+    model, run = fit_resumable(learn, name, cache_dir('colour_arms', name))
+    return (AnnealedMean(model, learn.centres).eval() if arm['bins'] else model, run), arm
 
 
 def chroma_scaled(img: Image.Image, k: float) -> Image.Image:
@@ -196,7 +196,7 @@ def best_chroma_scale(model, paths: list[Path], side: int = 384) -> tuple[float,
     return float(SCALES[int(np.argmin(errors))]), [float(e) for e in errors]
 
 
-def evaluate_arm(name: str, model, seconds: float, arm: dict):
+def evaluate_arm(name: str, model, run: dict, arm: dict):
     "The arm's record and picture."
     setup = experiment_setup('cpu')
     k, valid_errors = best_chroma_scale(model, photo_splits(arm['source'])['valid'])   # 11 photos, 31 with the scenes
@@ -211,7 +211,7 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict):
         return {'ab_error': means.loc[m, 'ab_error'], 'better_than_grey': int((excess < 0).sum()), 'worst_excess_over_grey': float(excess.max()),
                 'colourfulness_over_truth': means.loc[m, 'colourfulness']/means.loc[m, 'colourfulness (truth)']}
     record = {'arm': name, 'config': arm, 'steps': 1000, 'seed': SEED,
-              'train_seconds': round(seconds), 'test_photos': len(ab), 'eval_side': setup.eval_side,
+              **run, 'test_photos': len(ab), 'eval_side': setup.eval_side,
               'grey_ab_error': means.loc['greyscale input', 'ab_error'], 'model': scores(name),
               'readout_chroma_scale': k, 'readout_valid_errors': dict(zip(map(float, SCALES), valid_errors)), 'readout': scores(readout),
               'per_photo_ab_error': ab.round(3).reset_index().values.tolist()}
@@ -236,7 +236,7 @@ GAMMAS = (0., 0.5, 1., 2., 3.)                                   # the confidenc
 
 def evaluate_confidence(name: str):
     "Arm `name` (a trained bins arm) read out by its confidence, (gamma, scale) chosen on the validation photos; measured like an arm, recorded as NAME-confidence."
-    (model, seconds), arm = train_arm(name)                        # a finished arm: its checkpoint, no training
+    (model, run), arm = train_arm(name)                        # a finished arm: its checkpoint, no training
     model = ConfidentMean(model.net, model.centres).eval()
     truths = [shrink(open_rgb(p), 384) for p in photo_splits(arm['source'])['valid']]
     greys = [to_grey(t) for t in truths]
@@ -248,7 +248,7 @@ def evaluate_confidence(name: str):
     model.gamma, model.scale = min(errors, key=errors.get)
     print(f"{name}: confidence read-out gamma {model.gamma:g}, scale {model.scale:g} (validation a*b* error {errors[(model.gamma, model.scale)]:.3f}; "
           f"the best global scale {min((e, k) for (g, k), e in errors.items() if g == 0)})")
-    evaluate_arm(f'{name}-confidence', model, seconds, {**arm, 'readout': f'annealed mean x {model.scale:g} x confidence^{model.gamma:g}', 'readout_valid_errors': {f'{g:g},{k:g}': e for (g, k), e in errors.items()}})
+    evaluate_arm(f'{name}-confidence', model, run, {**arm, 'readout': f'annealed mean x {model.scale:g} x confidence^{model.gamma:g}', 'readout_valid_errors': {f'{g:g},{k:g}': e for (g, k), e in errors.items()}})
 
 
 if __name__ == '__main__':

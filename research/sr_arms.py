@@ -49,7 +49,7 @@ STAGES = {'last block (1/2 res)': 7, 'final PixelShuffle': 8, 'residual block': 
 
 
 def train_arm(name: str):
-    "Train arm `name` (resuming its checkpoint if any): (the model in eval mode, the training seconds) and the arm's settings."
+    "Train arm `name` (resuming its checkpoint if any): (the model in eval mode, the run's facts) and the arm's settings."
     arm = {**REFERENCE, **ARMS[name]}
     profile = get_profile('cpu') if arm['size'] is None else get_profile('cpu').replace(size=arm['size'], bs=arm['bs'])
     recipe = Recipe('superres', scale=arm['scale'], source='corpus', freeze=True, profile=profile, seed=SEED, blur_final=arm['final_blur'],
@@ -70,13 +70,13 @@ def stage_shares(model, paths, scale: int) -> dict:
     return {k: round(v, 4) for k, v in {**shares, 'bicubic input': y_share(inputs), 'truth': y_share([image_to_tensor(hr)[None] for hr in hrs])}.items()}
 
 
-def evaluate_arm(name: str, model, seconds: float, arm: dict):
+def evaluate_arm(name: str, model, run: dict, arm: dict):
     setup, scale = experiment_setup('cpu'), arm['scale']
     methods = {'bicubic': bicubic_upscaler(scale), name: lambda lr: upscale_image(model, lr, scale, tile=None)}
     table = superres_table(methods, setup.test_paths, scale, max_side=setup.eval_side)
     wide = table.pivot(index='photo', columns='method')
     means = mean_table(table)
-    record = {'arm': name, 'config': arm, 'steps': 1000, 'seed': SEED, 'train_seconds': round(seconds), 'test_photos': len(wide),
+    record = {'arm': name, 'config': arm, 'steps': 1000, 'seed': SEED, **run, 'test_photos': len(wide),
               'eval_side': setup.eval_side,
               'psnr_gain_db': means.loc[name, 'psnr_y'] - means.loc['bicubic', 'psnr_y'],
               'psnr_better': int((wide['psnr_y'][name] > wide['psnr_y']['bicubic']).sum()),

@@ -54,7 +54,7 @@ MODELS = Path(__file__).parent/'style_models'      # whole models measured like 
 
 
 def train_arm(name: str):
-    "Train arm `name` (resuming its checkpoint if any): (the model in eval mode, the training seconds) and the arm's settings."
+    "Train arm `name` (resuming its checkpoint if any): (the model in eval mode, the run's facts) and the arm's settings."
     arm = {**REFERENCE, **ARMS[name]}
     folder = cache_dir('style_arms', name)
     p = get_profile('cpu').replace(size=arm['size'], bs=arm['bs'])
@@ -79,7 +79,7 @@ def corner_excess(photo: Image.Image, out: Image.Image, block: int = 32) -> floa
     return float(blocks[0, 0]/max(np.median(blocks), 1e-6))
 
 
-def evaluate_arm(name: str, model, seconds: float, arm: dict, steps: int = STEPS, out: Path = OUT):
+def evaluate_arm(name: str, model, run: dict, arm: dict, steps: int = STEPS, out: Path = OUT):
     "The arm's record and picture, in `out`."
     setup = experiment_setup('cpu', n_corpus_test=8)
     photos = [shrink(open_rgb(p), 384) for p in setup.test_paths]
@@ -92,7 +92,7 @@ def evaluate_arm(name: str, model, seconds: float, arm: dict, steps: int = STEPS
     larger = [shrink(open_rgb(p), 768) for p in setup.test_paths]       # several 256-px tiles each
     tiles = [tile_corner_contrast(p, stylize_image(model, p, tile=256), tile=256) for p in larger]
     bands = np.array([edge_band_contrast(o) for o in outs])
-    record = {'arm': name, 'config': arm, 'steps': steps, 'seed': SEED, 'lr': LR, 'train_seconds': round(seconds),
+    record = {'arm': name, 'config': arm, 'steps': steps, 'seed': SEED, 'lr': LR, **run,
               'test_photos': len(photos), 'eval_side': 384,
               'content_loss': means.loc[name, 'content loss'], 'style_loss': means.loc[name, 'style loss'],
               'photo_style_loss': means.loc['photo', 'style loss'],
@@ -118,8 +118,8 @@ def evaluate_model(path: str, name: str | None = None, context: int | None = Non
     "Measure a model saved by `enhance-lab train` (a release candidate, the shipped model) as the arms are: record and picture named `name` (default: its file's name + '-candidate') in research/style_models/; `context` overrides the px of context inference gives it."
     model, config = load_model(path)
     if context is not None: model.config['context'] = context
-    seconds = config['wall_time_s']      # the whole run's training time, resumed pieces included
-    evaluate_arm(name or Path(path).stem + '-candidate', model, seconds, {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}
+    run = {'train_seconds': round(config['wall_time_s']), 'precision': config.get('precision', 'unrecorded')}   # the whole run's, resumed pieces included
+    evaluate_arm(name or Path(path).stem + '-candidate', model, run, {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}
                  | ({'inference_context': context} if context is not None else {}), config['steps'], MODELS)
 
 
