@@ -72,14 +72,15 @@ RELEASE_RECIPES = {   # each release model's training stages: (recipe, share of 
     'style-starry-night': [(Recipe('style', freeze=True, loss_weights={'gram': 3.}), 1)],
 }
 
-def release_runs(name: str,              # a key of `RELEASE_RECIPES`
+def release_runs(name: str,              # a key of `RELEASE_RECIPES` (or a candidate's name, with its `stages`)
                  out_dir: str | Path,    # where the stages' models go
                  steps: int = 4000,      # optimiser steps of a whole stage (share 1)
                  source: str = 'corpus', # the photos
                  profile: str = 'cpu',   # the run profile
+                 stages: list | None = None, # (recipe, share) pairs like `RELEASE_RECIPES`' (default: `name`'s there)
                 ) -> list[tuple[Path, Recipe, int]]:
     "Each stage's model path, recipe and steps; the last stage writes `out_dir/name`, earlier ones `name-stageN`."
-    stages, runs = RELEASE_RECIPES[name], []
+    stages, runs = stages or RELEASE_RECIPES[name], []
     for i, (recipe, share) in enumerate(stages, 1):
         out = Path(out_dir)/(name if i == len(stages) else f'{name}-stage{i}')
         init = str(model_file(runs[-1][0])) if recipe.init == '{previous}' else recipe.init

