@@ -16,17 +16,17 @@ def fit_resumable(learn, name: str, folder: Path, steps: int = 1000, every: int 
         except CheckpointError as e: print(f"{name}: starting again ({e})")
     run_file = folder/'seconds.json'
     done = json.loads(run_file.read_text()) if start and run_file.exists() else {}
-    done_s, precisions = done.get('seconds', 0.), set(done.get('precisions', [])) | {learn.precision}
+    n_epoch = steps//every
+    done_s, precisions = done.get('seconds', 0.), set(done.get('precisions', [])) | ({learn.precision} if start < n_epoch else set())
     t0 = time.time()
     class Seconds(Callback):      # after each checkpoint: a run stopped and resumed counts every finished piece, and its precision
         order = Checkpoint.order + 1
         def after_epoch(self): run_file.write_text(json.dumps({'seconds': done_s + time.time() - t0, 'precisions': sorted(precisions)}))
     learn.add_cbs([Checkpoint(folder, extra), Seconds()])
-    n_epoch = steps//every
     if start < n_epoch: learn.fit_one_cycle(n_epoch, lr, start_epoch=start)
     learn.loss_func.remove()
     run = json.loads(run_file.read_text())
-    return learn.model.eval(), {'train_seconds': round(run['seconds']), 'precision': '+'.join(run.get('precisions', ['unrecorded']))}
+    return learn.model.eval(), {'train_seconds': round(run['seconds']), 'precision': '+'.join(run.get('precisions') or ['unrecorded'])}
 
 
 def run_arms(names: list[str], arms: dict, out: Path, train_arm, evaluate_arm):
