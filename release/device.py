@@ -137,14 +137,13 @@ def candidate_step_seconds(stages: list, profile, source: str, precision: str, b
     return r['batch']/r['images/s']
 
 def train_releases(names: list[str], profile, source: str, seconds_per_model: float, step_seconds: dict, batches: dict, work: Path, out: Path,
-                   deadline: float = float('inf'), report=lambda models: None) -> list[dict]:
+                   deadline: float = float('inf'), report=lambda models: None, precision: str = 'fp32') -> list[dict]:
     "Each recipe of `names` (release or candidate) trained at its task's batch for about `seconds_per_model` (steps from the measured step time; less where `deadline`, a `time.time()`, would be passed), saved in float16 and cut into parts; `report(models)` after each."
     done = []
     for i, name in enumerate(names):
         stages = STAGES[name]
         task = stages[0][0].task
-        step_s = step_seconds[task] if name in RELEASE_RECIPES else candidate_step_seconds(stages, profile, source, resolve_precision(
-            'auto', 'cuda' if torch.cuda.is_available() else 'cpu', profile), batches[task])
+        step_s = step_seconds[task] if name in RELEASE_RECIPES else candidate_step_seconds(stages, profile, source, precision, batches[task])
         left = 0.8*(deadline - time.time())/(len(names) - i)           # its share of the time left; 20 % kept for set-up and saving
         if left < 10*step_s: print(f"{name}: skipped, {left:.0f} s left for it", flush=True); continue
         steps = max(4, int(min(seconds_per_model, left)/step_s))
@@ -241,7 +240,7 @@ def main():
     report([])
     work = Path(tempfile.mkdtemp(prefix='device-'))                     # checkpoints and full models: only the parts go to --out
     models = train_releases(args.models, profile.replace(device_inputs=True, fused_adam=True, compile=False), source, budget, step_seconds, batches,
-                            work, args.out, deadline=t0 + args.wall, report=report)
+                            work, args.out, deadline=t0 + args.wall, report=report, precision=mixed)
     shutil.rmtree(work)
     print(f"done in {report(models)['seconds']} s: {args.out/'report.json'}")
 
