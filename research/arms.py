@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastai.callback.core import Callback
 
+from enhance_lab.inference import load_model
 from enhance_lab.training import Checkpoint, CheckpointError, load_checkpoint
 
 
@@ -27,6 +28,14 @@ def fit_resumable(learn, name: str, folder: Path, steps: int = 1000, every: int 
     learn.loss_func.remove()
     run = json.loads(run_file.read_text())
     return learn.model.eval(), {'train_seconds': round(run['seconds']), 'precision': '+'.join(run.get('precisions') or ['unrecorded'])}
+
+
+def saved_model(path: str):
+    "A model `enhance-lab train` saved (a release candidate, the shipped model), measured like an arm: the model, its run's facts (the whole run's seconds and precision, resumed pieces included), its recipe's settings and steps."
+    model, config = load_model(path)
+    run = {'train_seconds': round(config['wall_time_s']), 'precision': config.get('precision', 'unrecorded')}
+    settings = {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}
+    return model, run, settings, config['steps']
 
 
 def run_arms(names: list[str], arms: dict, out: Path, train_arm, evaluate_arm):

@@ -12,6 +12,8 @@ research/colour_arms/<arm>.json and a picture of four photos to research/colour_
 
     python research/colour_arms.py ARM [ARM ...]      (arms: see ARMS)
     python research/colour_arms.py --confidence bins-scenes   (a trained bins arm read out by its confidence: record ARM-confidence)
+    python research/colour_arms.py --model PATH [NAME]         (a model `enhance-lab train` saved, e.g. a 4,000-step release candidate:
+                                                                record and picture NAME in research/colour_models/)
 """
 import hashlib, json, sys
 from pathlib import Path
@@ -30,7 +32,7 @@ from enhance_lab.images import image_to_tensor, open_rgb, shrink, tensor_to_imag
 from enhance_lab.inference import colorize_image
 from enhance_lab.learners import enhance_learner
 from enhance_lab.losses import PRESETS, EnhanceLoss
-from arms import fit_resumable, run_arms
+from arms import fit_resumable, run_arms, saved_model
 
 REFERENCE = dict(loss={'mse': 1.}, ab=0., freeze=False, source='corpus', bins=False)
 ARMS = {
@@ -46,6 +48,7 @@ ARMS = {
 }
 SEED = 0
 OUT = Path(__file__).parent/'colour_arms'
+MODELS = Path(__file__).parent/'colour_models'      # whole models measured like the arms (not arms: 22_colorize tabulates colour_arms/)
 SCALES = np.round(np.arange(0, 2.01, 0.125), 3)                 # the read-out's chroma factors tried on the validation photos
 
 
@@ -196,8 +199,8 @@ def best_chroma_scale(model, paths: list[Path], side: int = 384) -> tuple[float,
     return float(SCALES[int(np.argmin(errors))]), [float(e) for e in errors]
 
 
-def evaluate_arm(name: str, model, run: dict, arm: dict):
-    "The arm's record and picture."
+def evaluate_arm(name: str, model, run: dict, arm: dict, steps: int = 1000, out: Path = OUT):
+    "The arm's record and picture, in `out`."
     setup = experiment_setup('cpu')
     k, valid_errors = best_chroma_scale(model, photo_splits(arm['source'])['valid'])   # 11 photos, 31 with the scenes
     readout = f'{name} x{k:g} chroma'
@@ -210,24 +213,24 @@ def evaluate_arm(name: str, model, run: dict, arm: dict):
         excess = ab[m] - ab['greyscale input']
         return {'ab_error': means.loc[m, 'ab_error'], 'better_than_grey': int((excess < 0).sum()), 'worst_excess_over_grey': float(excess.max()),
                 'colourfulness_over_truth': means.loc[m, 'colourfulness']/means.loc[m, 'colourfulness (truth)']}
-    record = {'arm': name, 'config': arm, 'steps': 1000, 'seed': SEED,
+    record = {'arm': name, 'config': arm, 'steps': steps, 'seed': SEED,
               **run, 'test_photos': len(ab), 'eval_side': setup.eval_side,
               'grey_ab_error': means.loc['greyscale input', 'ab_error'], 'model': scores(name),
               'readout_chroma_scale': k, 'readout_valid_errors': dict(zip(map(float, SCALES), valid_errors)), 'readout': scores(readout),
-              'per_photo_ab_error': ab.round(3).reset_index().values.tolist()}
-    OUT.mkdir(exist_ok=True)
-    (OUT/f'{name}.json').write_text(json.dumps(record, indent=1))
+              'per_photo_columns': ['photo', *ab.columns], 'per_photo_ab_error': ab.round(3).reset_index().values.tolist()}
+    out.mkdir(exist_ok=True)
+    (out/f'{name}.json').write_text(json.dumps(record, indent=1))
     picks = [p for p in setup.test_paths if p.stem in ('fruits', 'sheep', 'astronaut', 'coffee', 'trees_above', 'lighthouse')][:4]
     rows = []
     for p in picks:
-        truth = shrink(open_rgb(p), 256); grey = to_grey(truth); out = colorize_image(model, grey)
-        rows.append([grey, out, chroma_scaled(out, k), truth])
+        truth = shrink(open_rgb(p), 256); grey = to_grey(truth); coloured = colorize_image(model, grey)
+        rows.append([grey, coloured, chroma_scaled(coloured, k), truth])
     h = sum(r[0].height for r in rows)
     sheet, y = Image.new('RGB', (256*4, h), 'white'), 0
     for r in rows:
         for i, im in enumerate(r): sheet.paste(im, (256*i, y))
         y += r[0].height
-    sheet.save(OUT/f'{name}.jpg', quality=85)
+    sheet.save(out/f'{name}.jpg', quality=85)
     print(json.dumps({k: v for k, v in record.items() if not k.startswith(('per_photo', 'readout_valid'))}))
 
 
@@ -251,6 +254,13 @@ def evaluate_confidence(name: str):
     evaluate_arm(f'{name}-confidence', model, run, {**arm, 'readout': f'annealed mean x {model.scale:g} x confidence^{model.gamma:g}', 'readout_valid_errors': {f'{g:g},{k:g}': e for (g, k), e in errors.items()}})
 
 
+def evaluate_model(path: str, name: str | None = None):
+    "Measure a model saved by `enhance-lab train` as the arms are (its read-out chosen on its source's validation photos): record and picture named `name` (default: its file's name + '-candidate') in research/colour_models/."
+    model, run, settings, steps = saved_model(path)
+    evaluate_arm(name or Path(path).stem + '-candidate', model, run, settings, steps, MODELS)
+
+
 if __name__ == '__main__':
     if sys.argv[1:2] == ['--confidence']: evaluate_confidence(sys.argv[2])
+    elif sys.argv[1:2] == ['--model']: evaluate_model(*sys.argv[2:4])
     else: run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)

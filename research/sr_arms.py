@@ -30,6 +30,7 @@ from enhance_lab.evaluation import bicubic_upscaler, coherent_stripe_share, mean
 from enhance_lab.experiments import experiment_setup
 from enhance_lab.images import image_to_tensor, open_rgb, shrink
 from enhance_lab.inference import bundled_models, load_model, read_config, upscale_image
+from enhance_lab.losses import VGGTerms
 from enhance_lab.training import Recipe, _load_init, recipe_learner
 from arms import fit_resumable, run_arms
 
@@ -73,7 +74,8 @@ def stage_shares(model, paths, scale: int) -> dict:
 def evaluate_arm(name: str, model, run: dict, arm: dict):
     setup, scale = experiment_setup('cpu'), arm['scale']
     methods = {'bicubic': bicubic_upscaler(scale), name: lambda lr: upscale_image(model, lr, scale, tile=None)}
-    table = superres_table(methods, setup.test_paths, scale, max_side=setup.eval_side)
+    with VGGTerms(vgg_weights=setup.vgg_weights) as vgg:      # the feature distance: the third measure for a loss change
+        table = superres_table(methods, setup.test_paths, scale, vgg, max_side=setup.eval_side)
     wide = table.pivot(index='photo', columns='method')
     means = mean_table(table)
     record = {'arm': name, 'config': arm, 'steps': 1000, 'seed': SEED, **run, 'test_photos': len(wide),
@@ -82,13 +84,16 @@ def evaluate_arm(name: str, model, run: dict, arm: dict):
               'psnr_better': int((wide['psnr_y'][name] > wide['psnr_y']['bicubic']).sum()),
               'ssim_gain': means.loc[name, 'ssim_y'] - means.loc['bicubic', 'ssim_y'],
               'ssim_better': int((wide['ssim_y'][name] > wide['ssim_y']['bicubic']).sum()),
+              'feature_gain': means.loc['bicubic', 'feature'] - means.loc[name, 'feature'],
+              'feature_better': int((wide['feature'][name] < wide['feature']['bicubic']).sum()),
               'stripes_mean': means.loc[name, 'stripes'], 'stripes_at_or_below_truth': int((wide['stripes'][name] <= 1).sum()),
               'bicubic_stripes_at_or_below_truth': int((wide['stripes']['bicubic'] <= 1).sum()),
               'coherent_stripe_share': stage_shares(model, setup.test_paths[:12], scale),
-              'per_photo': table.round(4).values.tolist()}
+              'per_photo': table.drop(columns='feature').round(4).values.tolist(),     # the columns of the records before the feature distance
+              'per_photo_feature': table[['photo', 'method', 'feature']].round(4).values.tolist()}
     OUT.mkdir(exist_ok=True)
     (OUT/f'{name}.json').write_text(json.dumps(record, indent=1))
-    print(json.dumps({k: v for k, v in record.items() if k != 'per_photo'}))
+    print(json.dumps({k: v for k, v in record.items() if not k.startswith('per_photo')}))
 
 
 def tiling_check(n_photos: int = 12, side: int = 768, tile: int = 256):

@@ -25,11 +25,11 @@ from enhance_lab.data import load_style_image, style_dls
 from enhance_lab.images import open_rgb, shrink
 from enhance_lab.evaluation import edge_band_contrast, mean_table, style_table, tile_corner_contrast
 from enhance_lab.experiments import experiment_setup
-from enhance_lab.inference import load_model, stylize_image
+from enhance_lab.inference import stylize_image
 from enhance_lab.learners import enhance_learner
 from enhance_lab.losses import DEFAULT_LAYERS, EnhanceLoss, VGGTerms
 from enhance_lab.models import reflect_padding
-from arms import fit_resumable, run_arms
+from arms import fit_resumable, run_arms, saved_model
 
 REFERENCE = dict(feature_criterion='l1', gram_criterion='l1', gram=10., residual=True, norm='spectral', attention=True, size=128, bs=8,
                  gram_cells=1, padding='zeros', layers=DEFAULT_LAYERS, margin=0)
@@ -116,11 +116,9 @@ def evaluate_arm(name: str, model, run: dict, arm: dict, steps: int = STEPS, out
 
 def evaluate_model(path: str, name: str | None = None, context: int | None = None):
     "Measure a model saved by `enhance-lab train` (a release candidate, the shipped model) as the arms are: record and picture named `name` (default: its file's name + '-candidate') in research/style_models/; `context` overrides the px of context inference gives it."
-    model, config = load_model(path)
+    model, run, settings, steps = saved_model(path)
     if context is not None: model.config['context'] = context
-    run = {'train_seconds': round(config['wall_time_s']), 'precision': config.get('precision', 'unrecorded')}   # the whole run's, resumed pieces included
-    evaluate_arm(name or Path(path).stem + '-candidate', model, run, {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}
-                 | ({'inference_context': context} if context is not None else {}), config['steps'], MODELS)
+    evaluate_arm(name or Path(path).stem + '-candidate', model, run, settings | ({'inference_context': context} if context is not None else {}), steps, MODELS)
 
 
 def evaluate_references():
