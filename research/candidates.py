@@ -7,7 +7,8 @@ from enhance_lab.training import Recipe
 
 CANDIDATES = {
     # issue #29: the Gram term on each quarter of every crop at relu1_2..relu4_3, reflect padding, a 16-px loss margin;
-    # Gram 3.5 (at 4.5, 4,000 steps: content 1.30 and style 0.373 against the targets 1.2 and 0.45)
+    # Gram 3.5 (at 4.5, 4,000 steps: content 1.30 and style 0.373 against the targets 1.2 and 0.45; at 3.5: content 1.209,
+    # style 0.400, 8/12 photos with every cell <= 0.6 — refused, research/README.md finding 22)
     'style-margin16-g35': [(Recipe('style', freeze=True, loss_weights={'gram': 3.5}, gram_layers=(3, 8, 15, 22), gram_cells=2,
                                    padding='reflect', loss_margin=16), 1)],
     # issue #31: the x4 release recipe with its final PixelShuffle blurred, as the x2 release is (finding s5)
