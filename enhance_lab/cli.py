@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--steps', type=int, help='train for this many optimiser steps instead of epochs (one-cycle over the steps)')
     t.add_argument('--checkpoint-every', type=int, default=250, help='with --steps: checkpoint (and validate) every this many steps')
     t.add_argument('--freeze', action='store_true', help='keep the pretrained encoder frozen (its batch-norm layers still train)')
-    t.add_argument('--init', help="start from this model's weights (a bundled name or a .safetensors file): fine-tuning; the network must match")
+    t.add_argument('--init', help="start from this model's weights (a bundled name or a .safetensors file): fine-tuning; the network must match (an x4 model may start from an x2 one)")
     t.add_argument('--lr', type=float, default=1e-3)
     t.add_argument('--seed', type=int, default=0, help='seeds the initial weights and every epoch\'s crops (same seed, same run)')
     t.add_argument('--precision', default='auto', choices=PRECISIONS, help='auto: bf16 where the CPU has it, fp16 on CUDA (gpu profile), else fp32')
@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--blur-final', action='store_true', help='blur the final pixel shuffle too (fastai leaves it unblurred: period-2 stripes)')
     t.add_argument('--gram-layers', type=_layer_list, help='VGG16 layers of the Gram term, e.g. 3,8,15,22 (default: the feature term\'s 8,15,22)')
     t.add_argument('--gram-cells', type=int, default=1, help='score the Gram term on each cell of an N x N grid of every crop (style: 2)')
+    t.add_argument('--gram-power', type=float, default=1., help='combine the cells\' Gram distances as a power mean: 1 the mean, more weighs the worst-styled cells more')
     t.add_argument('--loss-margin', type=int, default=0, help='crops grow by N px a side that the loss ignores; the model then gets 3N px of context at inference (style: 16)')
     t.add_argument('--style', type=Path, help='style image (style task; default: the bundled Starry Night)')
     t.add_argument('--out', type=Path, required=True, help='model path (NAME → NAME.safetensors + NAME.json)')
@@ -131,7 +132,8 @@ def _train_recipe(a):
     from enhance_lab.training import Recipe
     if a.gram_weight is not None and a.task != 'style': raise ValueError(f"--gram-weight is for the style task, not {a.task}")
     return Recipe(a.task, a.scale, a.degradation, a.loss, None if a.gram_weight is None else {'gram': a.gram_weight}, a.norm,
-                  blur_final=a.blur_final, padding=a.padding, gram_layers=a.gram_layers, gram_cells=a.gram_cells, loss_margin=a.loss_margin,
+                  blur_final=a.blur_final, padding=a.padding, gram_layers=a.gram_layers, gram_cells=a.gram_cells, gram_power=a.gram_power,
+                  loss_margin=a.loss_margin,
                   style=None if a.style is None else str(a.style), freeze=a.freeze, init=a.init, lr=a.lr, seed=a.seed,
                   precision=a.precision, source=str(a.source), profile=a.profile)
 

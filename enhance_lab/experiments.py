@@ -97,6 +97,7 @@ def train_arguments(recipe: Recipe, out: str | Path, steps: int) -> list[str]:
     if recipe.loss_weights: args += ['--gram-weight', f"{recipe.loss_weights['gram']:g}"]
     if recipe.gram_layers: args += ['--gram-layers', ','.join(map(str, recipe.gram_layers))]
     if recipe.gram_cells != 1: args += ['--gram-cells', str(recipe.gram_cells)]
+    if recipe.gram_power != 1: args += ['--gram-power', f'{recipe.gram_power:g}']
     if recipe.loss_margin: args += ['--loss-margin', str(recipe.loss_margin)]
     if recipe.padding != 'zeros': args += ['--padding', recipe.padding]
     if recipe.blur_final: args.append('--blur-final')

@@ -65,13 +65,15 @@ class VGGTerms(nn.Module):
                  feature_criterion: str = 'l1',           # 'l1' (relative L1) or 'mse' (relative squared error) between activations
                  gram_criterion: str = 'l1',              # the same choice between Gram matrices
                  gram_layer_ids=None,                     # the Gram term at these layers instead (`gram_weights` then per one of them)
-                 gram_cells: int = 1,                     # the Gram term on each cell of an n x n grid of the image, averaged
+                 gram_cells: int = 1,                     # the Gram term on each cell of an n x n grid of the image
+                 gram_power: float = 1.,                  # the cells' distances are averaged as a power mean: 1 the mean, more weighs the worst cells more
                 ):
         super().__init__()
         for c in (feature_criterion, gram_criterion):
             if c not in CRITERIA: raise ValueError(f"unknown criterion {c!r}; choose one of {CRITERIA}")
         if type(gram_cells) is not int or not 1 <= gram_cells <= 8: raise ValueError(f"gram_cells must be a whole number from 1 to 8, got {gram_cells!r}")
-        self.feature_criterion, self.gram_criterion, self.gram_cells = feature_criterion, gram_criterion, gram_cells
+        if not (isinstance(gram_power, (int, float)) and 1 <= gram_power <= 16): raise ValueError(f"gram_power must be a number from 1 to 16, got {gram_power!r}")
+        self.feature_criterion, self.gram_criterion, self.gram_cells, self.gram_power = feature_criterion, gram_criterion, gram_cells, float(gram_power)
         if len(feature_weights) != len(layer_ids): raise ValueError(f"need one weight per layer {list(layer_ids)}")
         if gram_layer_ids is not None:                    # one list of layers; each term weighs the others 0
             if not gram_layer_ids: raise ValueError("gram_layer_ids is empty")
@@ -105,15 +107,16 @@ class VGGTerms(nn.Module):
         fd, gd = _DISTANCES[self.feature_criterion], _DISTANCES[self.gram_criterion]
         feature = sum(w*fd(p, t) for w, p, t in zip(self.feature_weights, p_acts, t_acts) if w)
         styles = self.style_grams or [None]*len(t_acts)
-        gram = sum(w*self._gram_distance(p, t, g, gd) for w, p, t, g in zip(self.gram_weights, p_acts, t_acts, styles) if w)
-        return {'feature': feature, 'gram': gram}
+        cells = sum(w*self._cell_distances(p, t, g, gd) for w, p, t, g in zip(self.gram_weights, p_acts, t_acts, styles) if w)
+        return {'feature': feature, 'gram': cells.pow(self.gram_power).mean().pow(1/self.gram_power)}
 
-    def _gram_distance(self, p: Tensor, t: Tensor, style: Tensor | None, gd) -> Tensor:
-        "Mean over the cells of the `gram_cells` grid of the distance between the prediction's and the style's (or target's) Gram matrices."
+    def _cell_distances(self, p: Tensor, t: Tensor, style: Tensor | None, gd) -> Tensor:
+        "Distances between the prediction's Gram matrices and the style's for each crop and cell of the `gram_cells` grid, (crops, cells); against the target's, batch-wide, (1, cells)."
         n, (h, w) = self.gram_cells, p.shape[-2:]
-        cell = lambda a, i, j: a[..., i*h//n:(i + 1)*h//n, j*w//n:(j + 1)*w//n]
-        targets = lambda i, j: style.to(p.device).expand(len(p), -1, -1) if style is not None else gram_matrix(cell(t, i, j))
-        return sum(gd(gram_matrix(cell(p, i, j)), targets(i, j)) for i in range(n) for j in range(n))/n**2
+        grams = lambda a: [gram_matrix(a[..., i*h//n:(i + 1)*h//n, j*w//n:(j + 1)*w//n]) for i in range(n) for j in range(n)]
+        if style is None: return torch.stack([gd(gp, gt) for gp, gt in zip(grams(p), grams(t))])[None]
+        s = style[0].to(p.device)
+        return torch.stack([torch.stack([gd(g, s) for g in gp]) for gp in grams(p)], 1)
 
     def remove(self):
         "Remove the hooks from the VGG network (they come back if the terms are used again)."

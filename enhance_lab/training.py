@@ -164,6 +164,7 @@ class Recipe:
     padding: str = 'zeros'            # 'zeros' or 'reflect': how every convolution pads
     gram_layers: tuple | None = None  # VGG16 layers of the Gram term (None: the feature term's; e.g. (3, 8, 15, 22) adds relu1_2)
     gram_cells: int = 1               # the Gram term on each cell of an n x n grid of every crop
+    gram_power: float = 1.            # the cells' Gram distances combined as a power mean (1: the mean; more: the worst cells weigh more)
     loss_margin: int = 0              # crops grow by this many px a side that the loss ignores (the model then asks for 3x that as context)
     style: str | None = None          # the style image (style task; None: The Starry Night)
     freeze: bool = False              # keep the pretrained encoder frozen (its batch-norm layers still train)
@@ -194,6 +195,7 @@ class Recipe:
         if self.precision not in PRECISIONS: return f"unknown precision {self.precision!r}; choose one of {PRECISIONS}"
         if self.padding not in PADDINGS: return f"unknown padding {self.padding!r}; choose one of {PADDINGS}"
         if type(self.gram_cells) is not int or not 1 <= self.gram_cells <= 8: return f"gram_cells must be a whole number from 1 to 8, got {self.gram_cells!r}"
+        if not (isinstance(self.gram_power, (int, float)) and 1 <= self.gram_power <= 16): return f"gram_power must be a number from 1 to 16, got {self.gram_power!r}"
         if (problem := context_problem(self.loss_margin, 'loss_margin')): return problem
         if self.gram_layers is not None and not (self.gram_layers and all(type(l) is int and 0 <= l < 30 for l in self.gram_layers)):
             return f"gram_layers must be VGG16 layer indices from 0 to 29, got {self.gram_layers!r}"
@@ -220,11 +222,11 @@ def _run_problem(out: Path, steps, epochs, checkpoint_every, resume: bool, overw
     return None
 
 def _init_source(recipe: Recipe) -> Path:
-    "The model file `recipe.init` names, checked (config, task, scale, readable weights) before any photo is read."
+    "The model file `recipe.init` names, checked (config, task, readable weights) before any photo is read."
     try: path = model_path(recipe.init); config = read_config(path)
     except ModelFileError as e: raise TrainingError(f"init: {e}") from None
-    if (config['task'], config['scale']) != (recipe.task, recipe.model_scale):
-        raise TrainingError(f"init {recipe.init}: a {config['task']} model for scale {config['scale']}, not {recipe.task} at scale {recipe.model_scale}")
+    if config['task'] != recipe.task: raise TrainingError(f"init {recipe.init}: a {config['task']} model, not a {recipe.task} one")
+    # no scale check: a super-resolution network is the same at every scale (its input is the bicubic upsampling), so x4 may start from x2
     try:
         with safe_open(str(path), 'pt') as f: f.keys()
     except Exception as e: raise TrainingError(f"init {path}: not a readable safetensors file ({type(e).__name__}: {str(e)[:200]})") from None
@@ -257,7 +259,8 @@ def recipe_learner(recipe: Recipe,                   # what to learn
     style_image = load_style_image(recipe.style, (dls.one_batch()[0].shape[-1] - 2*m)*2) if recipe.task == 'style' else None
     loss = recipe.loss or d['loss']
     loss = EnhanceLoss({**(PRESETS[loss] if isinstance(loss, str) else loss), **(recipe.loss_weights or {})}, vgg_weights=p.vgg_weights,
-                       style_image=style_image, gram_layer_ids=recipe.gram_layers, gram_cells=recipe.gram_cells, margin=m)
+                       style_image=style_image, gram_layer_ids=recipe.gram_layers, gram_cells=recipe.gram_cells,
+                       gram_power=recipe.gram_power, margin=m)
     learn = enhance_learner(dls, recipe.task, loss, norm=recipe.norm or d['norm'], self_attention=recipe.self_attention,
                             residual=recipe.residual, blur_final=recipe.blur_final, padding=recipe.padding, profile=p,
                             style_image=style_image, precision=recipe.precision, seed=recipe.seed, pretrained=pretrained)
