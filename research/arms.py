@@ -34,7 +34,7 @@ def saved_model(path: str):
     "A model `enhance-lab train` saved (a release candidate, the shipped model), measured like an arm: the model, its run's facts (the whole run's seconds and precision, resumed pieces included), its recipe's settings and steps."
     model, config = load_model(path)
     run = {'train_seconds': round(config['wall_time_s']), 'precision': config.get('precision', 'unrecorded')}
-    settings = {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'lr', 'source') if k in config}
+    settings = {k: config[k] for k in ('model', 'loss_weights', 'recipe', 'freeze', 'init', 'lr', 'source') if k in config}
     return model, run, settings, config['steps']
 
 

@@ -92,7 +92,7 @@ def evaluate_arm(name: str, model, run: dict, arm: dict, steps: int = STEPS, out
     larger = [shrink(open_rgb(p), 768) for p in setup.test_paths]       # several 256-px tiles each
     tiles = [tile_corner_contrast(p, stylize_image(model, p, tile=256), tile=256) for p in larger]
     bands = np.array([edge_band_contrast(o) for o in outs])
-    record = {'arm': name, 'config': arm, 'steps': steps, 'seed': SEED, 'lr': LR, **run,
+    record = {'arm': name, 'config': arm, 'steps': steps, 'seed': SEED, 'lr': arm.get('lr', LR), **run,
               'test_photos': len(photos), 'eval_side': 384,
               'content_loss': means.loc[name, 'content loss'], 'style_loss': means.loc[name, 'style loss'],
               'photo_style_loss': means.loc['photo', 'style loss'],
