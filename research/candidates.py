@@ -5,24 +5,22 @@ on a CPU, `enhance-lab train` trains the same recipe (`train_arguments` prints i
 """
 from enhance_lab.training import Recipe
 
+# issue #29: the Gram term on each quarter of every crop at relu1_2..relu4_3, reflect padding, a 16-px loss margin; Gram 3.5
+STYLE_G35 = Recipe('style', freeze=True, loss_weights={'gram': 3.5}, gram_layers=(3, 8, 15, 22), gram_cells=2, padding='reflect', loss_margin=16)
+# issue #31: the x4 release recipe with its final PixelShuffle blurred, as the x2 release is (finding s5), and its unfrozen second stage
+X4_BLUR = Recipe('superres', scale=4, freeze=True, blur_final=True)
+X4_BLUR_STAGE2 = Recipe('superres', scale=4, init='{previous}', lr=3e-4, blur_final=True)
+
 CANDIDATES = {
-    # issue #29: the Gram term on each quarter of every crop at relu1_2..relu4_3, reflect padding, a 16-px loss margin;
-    # Gram 3.5 (at 4.5, 4,000 steps: content 1.30 and style 0.373 against the targets 1.2 and 0.45; at 3.5: content 1.209,
-    # style 0.400, 8/12 photos with every cell <= 0.6 — refused, research/README.md finding 22)
-    'style-margin16-g35': [(Recipe('style', freeze=True, loss_weights={'gram': 3.5}, gram_layers=(3, 8, 15, 22), gram_cells=2,
-                                   padding='reflect', loss_margin=16), 1)],
+    # at Gram 4.5, 4,000 steps: content 1.30 and style 0.373 against the targets 1.2 and 0.45; at 3.5: content 1.209,
+    # style 0.400, 8/12 photos with every cell <= 0.6 — refused, research/README.md finding 22
+    'style-margin16-g35': [(STYLE_G35, 1)],
     # the same, then a quarter as many steps again at lr 3e-4 with the cells' Gram distances combined as a power mean (p = 4):
-    # the worst-styled cells of every crop get more of the gradient — aimed at the every-cell target the mean loss misses
-    'style-margin16-g35-power4': [(Recipe('style', freeze=True, loss_weights={'gram': 3.5}, gram_layers=(3, 8, 15, 22), gram_cells=2,
-                                          padding='reflect', loss_margin=16), 1),
-                                  (Recipe('style', freeze=True, loss_weights={'gram': 3.5}, gram_layers=(3, 8, 15, 22), gram_cells=2,
-                                          gram_power=4., padding='reflect', loss_margin=16, init='{previous}', lr=3e-4), 0.25)],
-    # issue #31: the x4 release recipe with its final PixelShuffle blurred, as the x2 release is (finding s5)
-    'superres-x4-blur': [(Recipe('superres', scale=4, freeze=True, blur_final=True), 1),
-                         (Recipe('superres', scale=4, init='{previous}', lr=3e-4, blur_final=True), 0.5)],
+    # the worst-styled cells of every crop get more of the gradient — refused, finding 23
+    'style-margin16-g35-power4': [(STYLE_G35, 1), (STYLE_G35.replace(gram_power=4., init='{previous}', lr=3e-4), 0.25)],
+    'superres-x4-blur': [(X4_BLUR, 1), (X4_BLUR_STAGE2, 0.5)],
     # the same, its first stage started from the shipped x2 model (blurred since its release): at 1,000 steps the final blur
     # doubled x4's gain (+0.44 dB against +0.21, stripes at or below the truth's on 45/49 against 12/49) and the x2 start
     # added 0.15 dB (without the blur) — findings s4 and s7
-    'superres-x4-blur-from-x2': [(Recipe('superres', scale=4, freeze=True, blur_final=True, init='superres-x2'), 1),
-                                 (Recipe('superres', scale=4, init='{previous}', lr=3e-4, blur_final=True), 0.5)],
+    'superres-x4-blur-from-x2': [(X4_BLUR.replace(init='superres-x2'), 1), (X4_BLUR_STAGE2, 0.5)],
 }
