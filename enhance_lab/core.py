@@ -66,7 +66,7 @@ DEGRADATIONS = ('bicubic', 'bilinear', 'crappify')    # how super-resolution inp
 IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))   # mean, std: what ImageNet-trained torchvision networks expect
 SCALES = (2, 3, 4, 8)                                  # super-resolution factors a model can be trained for
 TASKS = ('superres', 'colorize', 'style')              # what a model does
-NORMS = ('batch', 'weight', 'spectral', 'none')        # a U-Net decoder's normalisations (see `05_models`)
+NORMS = ('batch', 'weight', 'spectral', 'instance', 'none')   # a U-Net decoder's normalisations (see `05_models`)
 PADDINGS = ('zeros', 'reflect')                        # how a U-Net's convolutions pad (see `05_models`)
 
 # %% ../nbs/00_core.ipynb #4b4032a1

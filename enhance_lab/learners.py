@@ -111,7 +111,7 @@ def enhance_learner(dls,                                  # DataLoaders of (inpu
                     task: str,                            # 'superres', 'colorize' or 'style'
                     loss: str | EnhanceLoss,              # a preset name (see `PRESETS`) or a loss module
                     loss_weights: dict | None = None,     # term weights overriding the preset's
-                    norm: str = 'spectral',               # decoder normalisation: 'batch', 'weight', 'spectral', 'none'
+                    norm: str = 'spectral',               # decoder normalisation: 'batch', 'weight', 'spectral', 'instance', 'none'
                     self_attention: bool = True,          # fastai's self-attention layer in the decoder
                     residual: bool = True,                # output = input + learned correction
                     blur_final: bool = False,             # blur the final pixel shuffle too (see `build_unet`)

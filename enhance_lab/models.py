@@ -96,17 +96,17 @@ def encoder_body(name: str = 'efficientnet_lite0', pretrained: str = 'auto') -> 
 # %% ../nbs/05_models.ipynb #b98e3ef3
 _NORM_LAYERS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d, nn.LayerNorm)
 
-def _batch_norm(nf: int, ndim: int = 2, zero: bool = False) -> nn.Module:
-    "fastai's `BatchNorm`: bias 1e-3, scale 1 (0 when `zero`: a residual branch that starts switched off)."
-    bn = getattr(nn, f'BatchNorm{ndim}d')(nf)
-    bn.bias.data.fill_(1e-3); bn.weight.data.fill_(0. if zero else 1.)
-    return bn
+def _norm_layer(nf: int, ndim: int = 2, zero: bool = False, instance: bool = False) -> nn.Module:
+    "fastai's `BatchNorm` (or, `instance`, its affine `InstanceNorm`): bias 1e-3, scale 1 (0 when `zero`: a residual branch that starts switched off)."
+    norm = getattr(nn, f"{'InstanceNorm' if instance else 'BatchNorm'}{ndim}d")(nf, **({'affine': True} if instance else {}))
+    norm.bias.data.fill_(1e-3); norm.weight.data.fill_(0. if zero else 1.)
+    return norm
 
 def _conv_layer(ni: int, nf: int, ks: int = 3, norm: str = 'batch', relu: bool = True, ndim: int = 2, bias: bool | None = None,
                 bias_std: float = 0.01, xtra: nn.Module | None = None) -> nn.Sequential:
-    "fastai's `ConvLayer`: conv (weight- or spectral-normalised), BatchNorm ('batch', or 'batch_zero'), ReLU, then `xtra`."
-    bn = norm in ('batch', 'batch_zero')
-    conv = getattr(nn, f'Conv{ndim}d')(ni, nf, kernel_size=ks, padding=(ks - 1)//2, bias=not bn if bias is None else bias)
+    "fastai's `ConvLayer`: conv (weight- or spectral-normalised), BatchNorm ('batch', 'batch_zero') or InstanceNorm ('instance', 'instance_zero'), ReLU, then `xtra`."
+    bn, inn = norm in ('batch', 'batch_zero'), norm in ('instance', 'instance_zero')
+    conv = getattr(nn, f'Conv{ndim}d')(ni, nf, kernel_size=ks, padding=(ks - 1)//2, bias=not (bn or inn) if bias is None else bias)
     if conv.bias is not None:                                   # fastai's `init_linear`
         if bias_std: nn.init.normal_(conv.bias, 0, bias_std)
         else: conv.bias.data.zero_()
@@ -114,7 +114,7 @@ def _conv_layer(ni: int, nf: int, ks: int = 3, norm: str = 'batch', relu: bool =
     if norm == 'weight': conv = nn.utils.weight_norm(conv)
     elif norm == 'spectral': conv = nn.utils.spectral_norm(conv)
     layers = [conv]
-    if bn: layers.append(_batch_norm(nf, ndim, zero=norm == 'batch_zero'))
+    if bn or inn: layers.append(_norm_layer(nf, ndim, zero=norm.endswith('_zero'), instance=inn))
     if relu: layers.append(nn.ReLU())
     if xtra is not None: layers.append(xtra)
     return nn.Sequential(*layers)
@@ -167,7 +167,7 @@ class UnetBlock(nn.Module):
                  norm: str = 'batch'):
         super().__init__()
         self.shuf = _pixel_shuffle_icnr(up_in_c, up_in_c//2, blur=blur, norm=norm)
-        self.bn = _batch_norm(x_in_c)
+        self.bn = _norm_layer(x_in_c)
         ni = up_in_c//2 + x_in_c
         nf = ni if final_div else ni//2
         self.conv1 = _conv_layer(ni, nf, norm=norm)
@@ -181,10 +181,11 @@ class UnetBlock(nn.Module):
         return self.conv2(self.conv1(self.relu(torch.cat([up, self.bn(skip)], dim=1))))
 
 class _ResBlock(nn.Module):
-    "fastai's `ResBlock` as the U-Net's head uses it: two convs (the second without ReLU, its BatchNorm starting at 0) plus the input."
+    "fastai's `ResBlock` as the U-Net's head uses it: two convs (the second without ReLU, its Batch/InstanceNorm starting at 0) plus the input."
     def __init__(self, nf: int, norm: str):
         super().__init__()
-        self.convpath = nn.Sequential(_conv_layer(nf, nf, norm=norm), _conv_layer(nf, nf, norm='batch_zero' if norm == 'batch' else norm, relu=False))
+        zero = {'batch': 'batch_zero', 'instance': 'instance_zero'}.get(norm, norm)
+        self.convpath = nn.Sequential(_conv_layer(nf, nf, norm=norm), _conv_layer(nf, nf, norm=zero, relu=False))
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: Tensor) -> Tensor: return self.act(self.convpath(x) + x)
@@ -221,7 +222,7 @@ class DynamicUnet(nn.Module):
                  blur_final: bool = False,     # blur after the final pixel shuffle too (fastai: never)
                  self_attention: bool = False, # self-attention in the third-last decoder block
                  y_range: tuple | None = None, # squash the output to this range with a sigmoid
-                 norm: str = 'batch',          # the decoder convs' normalisation: 'batch', 'weight', 'spectral' or 'none'
+                 norm: str = 'batch',          # the decoder convs' normalisation: 'batch', 'weight', 'spectral', 'instance' or 'none'
                 ):
         super().__init__()
         sizes = [o.shape for o in _trace_encoder(encoder, img_size)]
@@ -230,7 +231,7 @@ class DynamicUnet(nn.Module):
         ni = sizes[-1][1]
         middle = nn.Sequential(_conv_layer(ni, ni*2, norm=norm), _conv_layer(ni*2, ni, norm=norm)).eval()
         with torch.no_grad(): x = middle(feats[-1])
-        layers = [encoder, _batch_norm(ni), nn.ReLU(), middle]
+        layers = [encoder, _norm_layer(ni), nn.ReLU(), middle]
         for i, idx in enumerate(self.skips):
             block = UnetBlock(x.shape[1], sizes[idx][1], final_div=i != len(self.skips) - 1, blur=blur,
                               self_attention=self_attention and i == len(self.skips) - 3, norm=norm).eval()
@@ -325,7 +326,7 @@ def reflect_padding(model: nn.Module) -> nn.Module:
 
 def build_unet(encoder: str = 'efficientnet_lite0', # 'efficientnet_lite0', 'resnet18' or 'resnet34'
                pretrained: str = 'auto',            # 'auto' (ImageNet, online first), 'imagenet' or 'none'
-               norm: str = 'spectral',              # decoder normalisation: 'batch', 'weight', 'spectral' or 'none'
+               norm: str = 'spectral',              # decoder normalisation: 'batch', 'weight', 'spectral', 'instance' or 'none'
                self_attention: bool = True,         # fastai's self-attention layer in the decoder
                blur: bool = True,                   # blur after pixel shuffle (fights checkerboard artefacts)
                residual: bool = True,               # output = input + s·U-Net(input), s learnt

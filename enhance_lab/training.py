@@ -157,7 +157,7 @@ class Recipe:
     degradation: str = 'bicubic'      # how super-resolution inputs are made (`DEGRADATIONS`)
     loss: str | dict | None = None    # a loss preset (`PRESETS`), or the term weights themselves
     loss_weights: dict | None = None  # term weights overriding the preset's, e.g. {'gram': 3.}
-    norm: str | None = None           # decoder normalisation: 'batch', 'weight', 'spectral' or 'none'
+    norm: str | None = None           # decoder normalisation: 'batch', 'weight', 'spectral', 'instance' or 'none'
     self_attention: bool = True       # fastai's self-attention layer in the decoder
     residual: bool = True             # output = input + learned correction
     blur_final: bool = False          # blur the final pixel shuffle too (see `build_unet`)

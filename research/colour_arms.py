@@ -14,6 +14,8 @@ research/colour_arms/<arm>.json and a picture of four photos to research/colour_
     python research/colour_arms.py --confidence bins-scenes   (a trained bins arm read out by its confidence: record ARM-confidence)
     python research/colour_arms.py --model PATH [NAME]         (a model `enhance-lab train` saved, e.g. a 4,000-step release candidate:
                                                                 record and picture NAME in research/colour_models/)
+    python research/colour_arms.py --oracle PATH NAME           (what any per-photo chroma gate could reach with that model: each
+                                                                photo's best factor chosen with its truth -> NAME-oracle.json)
 """
 import hashlib, json, sys
 from pathlib import Path
@@ -26,10 +28,10 @@ from PIL import Image
 
 from enhance_lab.core import cache_dir, get_profile
 from enhance_lab.data import colorize_dls, photo_splits
-from enhance_lab.evaluation import ab_error, colorize_table, mean_table
+from enhance_lab.evaluation import ab_error, colorize_table, colourfulness, mean_table
 from enhance_lab.experiments import experiment_setup
 from enhance_lab.images import image_to_tensor, open_rgb, shrink, tensor_to_image, to_grey
-from enhance_lab.inference import colorize_image
+from enhance_lab.inference import colorize_image, load_model
 from enhance_lab.learners import enhance_learner
 from enhance_lab.losses import PRESETS, EnhanceLoss
 from arms import fit_resumable, run_arms, saved_model
@@ -260,7 +262,38 @@ def evaluate_model(path: str, name: str | None = None):
     evaluate_arm(name or Path(path).stem + '-candidate', model, run, settings, steps, MODELS)
 
 
+def grey_detail(grey: Image.Image) -> float:
+    "Mean absolute difference between neighbouring grey levels (0-1), down and across: how much fine texture a photo has."
+    g = np.asarray(grey.convert('L'), np.float32)/255
+    return float(np.abs(np.diff(g, axis=0)).mean() + np.abs(np.diff(g, axis=1)).mean())
+
+
+def evaluate_oracle(path: str, name: str):
+    "The bound on any per-photo chroma gate for a saved model (or a shipped model's name): on the validation and test photos, each photo's a*b* error at its best factor of `SCALES` (chosen with its truth) and how well that factor follows what a gate could see — the grey photo's fine texture, the output's colourfulness. Record NAME-oracle.json in research/colour_models/."
+    model, _ = load_model(path)
+    record = {'model': path, 'factors': [float(k) for k in SCALES]}
+    for split, paths in {'valid': photo_splits('corpus+scenes')['valid'], 'test': experiment_setup('cpu').test_paths}.items():
+        truths = [shrink(open_rgb(p), 384) for p in paths]
+        greys = [to_grey(t) for t in truths]
+        outs = [colorize_image(model, g) for g in greys]
+        errors = np.array([[ab_error(chroma_scaled(o, k), t) for k in SCALES] for o, t in zip(outs, truths)])
+        grey_errors, model_errors = np.array([ab_error(g, t) for g, t in zip(greys, truths)]), errors[:, list(SCALES).index(1.)]
+        best = SCALES[errors.argmin(1)]
+        follows = lambda feature: float(np.corrcoef(best, feature)[0, 1])
+        record[split] = {'photos': len(paths), 'grey_ab_error': grey_errors.mean(), 'model_ab_error': model_errors.mean(),
+                         'model_better_than_grey': int((model_errors < grey_errors).sum()), 'oracle_ab_error': errors.min(1).mean(),
+                         'oracle_better_than_grey': int((errors.min(1) < grey_errors - 1e-6).sum()),
+                         'best_factor_mean': float(best.mean()), 'best_factor_zero': int((best == 0).sum()),
+                         'corr_best_factor_grey_detail': follows([grey_detail(g) for g in greys]),
+                         'corr_best_factor_output_colourfulness': follows([colourfulness(o) for o in outs]),
+                         'corr_best_factor_truth_colourfulness': follows([colourfulness(t) for t in truths])}
+    MODELS.mkdir(exist_ok=True)
+    (MODELS/f'{name}-oracle.json').write_text(json.dumps(record, indent=1))
+    print(json.dumps(record))
+
+
 if __name__ == '__main__':
     if sys.argv[1:2] == ['--confidence']: evaluate_confidence(sys.argv[2])
     elif sys.argv[1:2] == ['--model']: evaluate_model(*sys.argv[2:4])
+    elif sys.argv[1:2] == ['--oracle']: evaluate_oracle(*sys.argv[2:4])
     else: run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)

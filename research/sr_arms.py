@@ -16,8 +16,11 @@ and the coherent-stripe share per stage. Weights stay in the cache; records go t
 
 x4 arms (the issue's levers, each against `x4-reference`): the final blur, 256-px crops at batch 2 (an x4 model sees
 32x32 input pixels in a 128-px crop), starting from the shipped x2 model, and a ten times larger MAE weight.
+x2's second stage (`x2-unfrozen`, against the shipped x2 itself): the shipped model fine-tuned 1,000 steps at lr 3e-4
+with its encoder unfrozen, as the x4 release's second stage is.
 
     python research/sr_arms.py ARM [ARM ...]
+    python research/sr_arms.py --model PATH [NAME]   # a model `enhance-lab train` saved (a release candidate), measured the same way -> research/sr_models/
     python research/sr_arms.py --tiling      # inference only: does tiling add stripes? -> research/sr_tiling.json
 """
 import json, sys
@@ -32,9 +35,9 @@ from enhance_lab.images import image_to_tensor, open_rgb, shrink
 from enhance_lab.inference import bundled_models, load_model, read_config, upscale_image
 from enhance_lab.losses import VGGTerms
 from enhance_lab.training import Recipe, _load_init, recipe_learner
-from arms import fit_resumable, run_arms
+from arms import fit_resumable, run_arms, saved_model
 
-REFERENCE = dict(scale=2, final_blur=False, size=None, bs=None, init=None, mae=None)
+REFERENCE = dict(scale=2, final_blur=False, size=None, bs=None, init=None, mae=None, freeze=True, lr=1e-3)
 ARMS = {
     'reference': {},                    # the release recipe at the arms' budget
     'final-blur': {'final_blur': True}, # the final PixelShuffle blurred like every other one
@@ -43,9 +46,11 @@ ARMS = {
     'x4-crop256': {'scale': 4, 'size': 256, 'bs': 2},     # 64x64 input pixels a crop instead of 32x32; the same pixels a step
     'x4-from-x2': {'scale': 4, 'init': 'superres-x2'},    # the input is bicubic-upscaled either way: start from the x2 model
     'x4-mae': {'scale': 4, 'mae': 1.},                    # MAE weight 1 instead of 0.1: a larger pixel share of the loss
+    'x2-unfrozen': {'final_blur': True, 'init': 'superres-x2', 'freeze': False, 'lr': 3e-4},   # the shipped x2 fine-tuned with its encoder unfrozen, as x4's second stage
 }
 SEED = 0
 OUT = Path(__file__).parent/'sr_arms'
+MODELS = Path(__file__).parent/'sr_models'     # whole models measured like the arms (not arms: 21_superres tabulates sr_arms/)
 STAGES = {'last block (1/2 res)': 7, 'final PixelShuffle': 8, 'residual block': 11, 'output conv': 12}
 
 
@@ -53,13 +58,13 @@ def train_arm(name: str):
     "Train arm `name` (resuming its checkpoint if any): (the model in eval mode, the run's facts) and the arm's settings."
     arm = {**REFERENCE, **ARMS[name]}
     profile = get_profile('cpu') if arm['size'] is None else get_profile('cpu').replace(size=arm['size'], bs=arm['bs'])
-    recipe = Recipe('superres', scale=arm['scale'], source='corpus', freeze=True, profile=profile, seed=SEED, blur_final=arm['final_blur'],
+    recipe = Recipe('superres', scale=arm['scale'], source='corpus', freeze=arm['freeze'], profile=profile, seed=SEED, blur_final=arm['final_blur'],
                     loss_weights=None if arm['mae'] is None else {'mae': arm['mae']})
     learn = recipe_learner(recipe, steps_per_epoch=100)
     if arm['init']:
         path = bundled_models()[arm['init']]
         _load_init(learn, path, read_config(path))
-    return fit_resumable(learn, name, cache_dir('sr_arms', name)), arm
+    return fit_resumable(learn, name, cache_dir('sr_arms', name), lr=arm['lr']), arm
 
 
 def stage_shares(model, paths, scale: int) -> dict:
@@ -71,14 +76,15 @@ def stage_shares(model, paths, scale: int) -> dict:
     return {k: round(v, 4) for k, v in {**shares, 'bicubic input': y_share(inputs), 'truth': y_share([image_to_tensor(hr)[None] for hr in hrs])}.items()}
 
 
-def evaluate_arm(name: str, model, run: dict, arm: dict):
+def evaluate_arm(name: str, model, run: dict, arm: dict, steps: int = 1000, out: Path = OUT):
+    "Measure `model` on the held-out photos against bicubic; the record (settings `arm`, `steps`, the `run`'s facts) goes to `out`/`name`.json."
     setup, scale = experiment_setup('cpu'), arm['scale']
     methods = {'bicubic': bicubic_upscaler(scale), name: lambda lr: upscale_image(model, lr, scale, tile=None)}
     with VGGTerms(vgg_weights=setup.vgg_weights) as vgg:      # the feature distance: the issue's third measure for a loss change
         table = superres_table(methods, setup.test_paths, scale, vgg, max_side=setup.eval_side)
     wide = table.pivot(index='photo', columns='method')
     means = mean_table(table)
-    record = {'arm': name, 'config': arm, 'steps': 1000, 'seed': SEED, **run, 'test_photos': len(wide),
+    record = {'arm': name, 'config': arm, 'steps': steps, 'seed': SEED, **run, 'test_photos': len(wide),
               'eval_side': setup.eval_side,
               'psnr_gain_db': means.loc[name, 'psnr_y'] - means.loc['bicubic', 'psnr_y'],
               'psnr_better': int((wide['psnr_y'][name] > wide['psnr_y']['bicubic']).sum()),
@@ -91,9 +97,15 @@ def evaluate_arm(name: str, model, run: dict, arm: dict):
               'coherent_stripe_share': stage_shares(model, setup.test_paths[:12], scale),
               'per_photo': table.drop(columns='feature').round(4).values.tolist(),     # the columns of the records before the feature distance
               'per_photo_feature': table[['photo', 'method', 'feature']].round(4).values.tolist()}
-    OUT.mkdir(exist_ok=True)
-    (OUT/f'{name}.json').write_text(json.dumps(record, indent=1))
+    out.mkdir(exist_ok=True)
+    (out/f'{name}.json').write_text(json.dumps(record, indent=1))
     print(json.dumps({k: v for k, v in record.items() if not k.startswith('per_photo')}))
+
+
+def evaluate_model(path: str, name: str | None = None):
+    "Measure a super-resolution model saved by `enhance-lab train` (a release candidate) as the arms are: its record, named `name` (default: its file's name), in research/sr_models/."
+    model, run, settings, steps = saved_model(path)
+    evaluate_arm(name or Path(path).stem, model, run, settings | {'scale': model.config['scale']}, steps, MODELS)
 
 
 def tiling_check(n_photos: int = 12, side: int = 768, tile: int = 256):
@@ -121,4 +133,5 @@ def tiling_check(n_photos: int = 12, side: int = 768, tile: int = 256):
 
 if __name__ == '__main__':
     if sys.argv[1:] == ['--tiling']: tiling_check()
+    elif sys.argv[1:2] == ['--model']: evaluate_model(*sys.argv[2:4])
     else: run_arms(sys.argv[1:], ARMS, OUT, train_arm, evaluate_arm)

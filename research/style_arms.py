@@ -47,6 +47,8 @@ ARMS = {
     'cell-gram-g5-reflect-crop256': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect', 'size': 256, 'bs': 2},   # the same, 4x the area per crop
     'cell-gram-g5-reflect-relu1': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect', 'layers': (3,) + DEFAULT_LAYERS},   # the Gram term at relu1_2 too (palette, strokes); content unchanged
     'relu1-margin16': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect', 'layers': (3,) + DEFAULT_LAYERS, 'size': 160, 'margin': 16},   # the loss sees only each crop's inner 128 px: nothing gained by painting at a border
+    'relu1-margin16-instance': {'gram_cells': 2, 'gram': 5., 'padding': 'reflect', 'layers': (3,) + DEFAULT_LAYERS, 'size': 160, 'margin': 16,
+                                'norm': 'instance'},   # the decoder instance-normalised (Ulyanov et al.): each photo's own contrast is normalised away, the style laid on alike
 }
 STEPS, EVERY, LR, SEED = 1000, 100, 1e-3, 0
 OUT = Path(__file__).parent/'style_arms'
