@@ -105,7 +105,7 @@ def evaluate_arm(name: str, model, run: dict, arm: dict, steps: int = 1000, out:
 def evaluate_model(path: str, name: str | None = None):
     "Measure a super-resolution model saved by `enhance-lab train` (a release candidate) as the arms are: its record, named `name` (default: its file's name), in research/sr_models/."
     model, run, settings, steps = saved_model(path)
-    evaluate_arm(name or Path(path).stem, model, run, settings | {'scale': model.config['scale']}, steps, MODELS)
+    evaluate_arm(name or Path(path).stem, model, run, settings | {'scale': read_config(path)['scale']}, steps, MODELS)
 
 
 def tiling_check(n_photos: int = 12, side: int = 768, tile: int = 256):
