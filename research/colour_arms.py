@@ -15,7 +15,7 @@ research/colour_arms/<arm>.json and a picture of four photos to research/colour_
     python research/colour_arms.py --model PATH [NAME]         (a model `enhance-lab train` saved, e.g. a 4,000-step release candidate:
                                                                 record and picture NAME in research/colour_models/)
     python research/colour_arms.py --oracle PATH NAME           (what any per-photo chroma gate could reach with that model: each
-                                                                photo's best factor chosen with its truth -> NAME-oracle.json)
+                                                                photo's best factor chosen with its truth -> research/colour_oracle-NAME.json)
 """
 import hashlib, json, sys
 from pathlib import Path
@@ -269,7 +269,7 @@ def grey_detail(grey: Image.Image) -> float:
 
 
 def evaluate_oracle(path: str, name: str):
-    "The bound on any per-photo chroma gate for a saved model (or a shipped model's name): on the validation and test photos, each photo's a*b* error at its best factor of `SCALES` (chosen with its truth) and how well that factor follows what a gate could see — the grey photo's fine texture, the output's colourfulness. Record NAME-oracle.json in research/colour_models/."
+    "The bound on any per-photo chroma gate for a saved model (or a shipped model's name): on the validation and test photos, each photo's a*b* error at its best factor of `SCALES` (chosen with its truth) and how well that factor follows what a gate could see — the grey photo's fine texture, the output's colourfulness. Record research/colour_oracle-NAME.json (beside, not among, the models' records: 22_colorize tabulates those)."
     model, _ = load_model(path)
     record = {'model': path, 'factors': [float(k) for k in SCALES]}
     for split, paths in {'valid': photo_splits('corpus+scenes')['valid'], 'test': experiment_setup('cpu').test_paths}.items():
@@ -287,8 +287,7 @@ def evaluate_oracle(path: str, name: str):
                          'corr_best_factor_grey_detail': follows([grey_detail(g) for g in greys]),
                          'corr_best_factor_output_colourfulness': follows([colourfulness(o) for o in outs]),
                          'corr_best_factor_truth_colourfulness': follows([colourfulness(t) for t in truths])}
-    MODELS.mkdir(exist_ok=True)
-    (MODELS/f'{name}-oracle.json').write_text(json.dumps(record, indent=1))
+    (Path(__file__).parent/f'colour_oracle-{name}.json').write_text(json.dumps(record, indent=1))
     print(json.dumps(record))
 
 
