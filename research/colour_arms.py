@@ -193,11 +193,17 @@ def chroma_scaled(img: Image.Image, k: float) -> Image.Image:
     return tensor_to_image(ycbcr_to_rgb(ycc)[0].clamp(0, 1), inplace=True)
 
 
-def best_chroma_scale(model, paths: list[Path], side: int = 384) -> tuple[float, list[float]]:
-    "The chroma factor of `SCALES` with the lowest mean a*b* error of `model`'s colours on `paths`, and every factor's mean."
+def chroma_errors(model, paths: list[Path], side: int = 384) -> tuple[list, list, list, np.ndarray]:
+    "The truths, grey inputs and `model`'s colours on `paths` (shrunk to `side`), and the a*b* error of each photo (rows) at each chroma factor of `SCALES` (columns)."
     truths = [shrink(open_rgb(p), side) for p in paths]
-    outs = [colorize_image(model, to_grey(t)) for t in truths]
-    errors = [np.mean([ab_error(chroma_scaled(o, k), t) for o, t in zip(outs, truths)]) for k in SCALES]
+    greys = [to_grey(t) for t in truths]
+    outs = [colorize_image(model, g) for g in greys]
+    return truths, greys, outs, np.array([[ab_error(chroma_scaled(o, k), t) for k in SCALES] for o, t in zip(outs, truths)])
+
+
+def best_chroma_scale(model, paths: list[Path]) -> tuple[float, list[float]]:
+    "The chroma factor of `SCALES` with the lowest mean a*b* error of `model`'s colours on `paths`, and every factor's mean."
+    errors = chroma_errors(model, paths)[-1].mean(0)
     return float(SCALES[int(np.argmin(errors))]), [float(e) for e in errors]
 
 
@@ -273,10 +279,7 @@ def evaluate_oracle(path: str, name: str):
     model, _ = load_model(path)
     record = {'model': path, 'factors': [float(k) for k in SCALES]}
     for split, paths in {'valid': photo_splits('corpus+scenes')['valid'], 'test': experiment_setup('cpu').test_paths}.items():
-        truths = [shrink(open_rgb(p), 384) for p in paths]
-        greys = [to_grey(t) for t in truths]
-        outs = [colorize_image(model, g) for g in greys]
-        errors = np.array([[ab_error(chroma_scaled(o, k), t) for k in SCALES] for o, t in zip(outs, truths)])
+        truths, greys, outs, errors = chroma_errors(model, paths)
         grey_errors, model_errors = np.array([ab_error(g, t) for g, t in zip(greys, truths)]), errors[:, list(SCALES).index(1.)]
         best = SCALES[errors.argmin(1)]
         follows = lambda feature: float(np.corrcoef(best, feature)[0, 1])
