@@ -66,8 +66,8 @@ def experiment_setup(profile: str | Profile | None = None, # the profile (defaul
 # %% ../nbs/09a_experiments.ipynb #4a31d4ad
 RELEASE_RECIPES = {   # each release model's training stages: (recipe, share of the steps); init '{previous}' is the stage before
     'superres-x2': [(Recipe('superres', scale=2, freeze=True, blur_final=True), 1)],   # final PixelShuffle blurred: no stripes (21_superres)
-    'superres-x4': [(Recipe('superres', scale=4, freeze=True), 1),                    # stage 2 fine-tunes stage 1,
-                    (Recipe('superres', scale=4, init='{previous}', lr=3e-4), 0.5)],  # encoder unfrozen
+    'superres-x4': [(Recipe('superres', scale=4, freeze=True, blur_final=True, init='superres-x2'), 1),   # blurred too, started from x2;
+                    (Recipe('superres', scale=4, init='{previous}', lr=3e-4, blur_final=True), 0.5)],  # stage 2: encoder unfrozen
     'colorize': [(Recipe('colorize', loss='mse'), 1)],                                 # MSE, encoder unfrozen
     'style-starry-night': [(Recipe('style', freeze=True, loss_weights={'gram': 3.}), 1)],
 }

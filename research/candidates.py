@@ -7,7 +7,7 @@ from enhance_lab.training import Recipe
 
 # issue #29: the Gram term on each quarter of every crop at relu1_2..relu4_3, reflect padding, a 16-px loss margin; Gram 3.5
 STYLE_G35 = Recipe('style', freeze=True, loss_weights={'gram': 3.5}, gram_layers=(3, 8, 15, 22), gram_cells=2, padding='reflect', loss_margin=16)
-# issue #31: the x4 release recipe with its final PixelShuffle blurred, as the x2 release is (finding s5), and its unfrozen second stage
+# issue #31: the x4 recipe with its final PixelShuffle blurred, as the x2 release is (finding s5), and its unfrozen second stage
 X4_BLUR = Recipe('superres', scale=4, freeze=True, blur_final=True)
 X4_BLUR_STAGE2 = Recipe('superres', scale=4, init='{previous}', lr=3e-4, blur_final=True)
 
@@ -18,9 +18,6 @@ CANDIDATES = {
     # the same, then a quarter as many steps again at lr 3e-4 with the cells' Gram distances combined as a power mean (p = 4):
     # the worst-styled cells of every crop get more of the gradient — refused, finding 23
     'style-margin16-g35-power4': [(STYLE_G35, 1), (STYLE_G35.replace(gram_power=4., init='{previous}', lr=3e-4), 0.25)],
+    # the same from ImageNet; started from the shipped x2 model instead it became RELEASE_RECIPES['superres-x4'] (finding s-x4)
     'superres-x4-blur': [(X4_BLUR, 1), (X4_BLUR_STAGE2, 0.5)],
-    # the same, its first stage started from the shipped x2 model (blurred since its release): at 1,000 steps the final blur
-    # doubled x4's gain (+0.44 dB against +0.21, stripes at or below the truth's on 45/49 against 12/49) and the x2 start
-    # added 0.15 dB (without the blur) — findings s4 and s7
-    'superres-x4-blur-from-x2': [(X4_BLUR.replace(init='superres-x2'), 1), (X4_BLUR_STAGE2, 0.5)],
 }
