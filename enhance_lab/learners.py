@@ -187,10 +187,13 @@ def _broadcast_any_device(self, t, rank):
 
 @contextmanager
 def distributed_context(learn: Learner):
-    "`learn.distrib_ctx` that also works on CPU processes (gloo); a no-op context when not launched distributed."
+    "`learn.distrib_ctx` that also works on CPU processes (gloo) and destroys the process group on leaving; a no-op context when not launched distributed."
     from fastai.distributed import DistributedDL
     cpu, fastai_broadcast = not torch.cuda.is_available(), DistributedDL._broadcast
     DistributedDL._broadcast = _broadcast_any_device              # patched for this context only
     try:
         with learn.distrib_ctx(sync_bn=not cpu, cpu=cpu): yield learn
-    finally: DistributedDL._broadcast = fastai_broadcast
+    finally:
+        DistributedDL._broadcast = fastai_broadcast
+        if torch.distributed.is_initialized():                    # every rank leaves together, none with the group alive
+            torch.distributed.barrier(); torch.distributed.destroy_process_group()
