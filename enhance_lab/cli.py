@@ -349,7 +349,8 @@ def cmd_models(a) -> int:
         what = f"{c['task']} x{c['scale']}" if c['task'] == 'superres' else c['task']
         print(f"{name}: {what}, {path.stat().st_size/1e6:.1f} MB; "
               f"{c.get('steps')} steps on {c.get('train_photos')} photos in {c.get('wall_time_s', 0)/60:.0f} min on {card.get('machine', '?')}")
-        for k, v in card.get('scores', {}).items(): print(f"    {k}: {v}")
+        for k, v in card.get('scores', {}).items(): print(f"    {k}: {v:g}")          # 49, not 49.0
+        for limit in card.get('limits', []): print(f"    limit: {limit}")                 # the release targets it misses (25_release_models)
     return 0
 
 def cmd_export(a) -> int:
