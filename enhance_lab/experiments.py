@@ -27,7 +27,8 @@ from .training import Recipe, TrainingError, checkpoint_folder, recipe_learner, 
 __all__ = ['RELEASE_RECIPES', 'T4_PEAK_TFLOPS', 'RESULT_MODULES', 'EXPERIMENTS', 'FINDING_COLUMNS', 'ExperimentSetup',
            'experiment_setup', 'release_runs', 'train_arguments', 'release_commands', 'train_release',
            'experiment_model', 'shipped_beside', 'step_flops', 'gpu_training_estimate', 'code_fingerprint', 'run_key',
-           'reuse_or_run', 'train_run', 'verdict', 'record_findings', 'findings_table', 'markdown_table']
+           'reuse_or_run', 'train_run', 'verdict', 'record_findings', 'findings_table', 'plain_markdown',
+           'markdown_table']
 
 # %% ../nbs/09a_experiments.ipynb #31c31018
 @dataclass
@@ -257,8 +258,11 @@ def findings_table(folder: str | Path = 'results', # the results folder `record_
             'budget': '—', 'profile': profile, 'version': '—'}]))
     return pd.concat(parts, ignore_index=True)[['notebook', *FINDING_COLUMNS, 'version']]
 
+def plain_markdown(text) -> str:
+    "`text` as Markdown that shows it as written, on one line: `|` and `*` escaped (\"a*b* error\" is not an italic b)."
+    return str(text).replace('|', '\\|').replace('*', '\\*').replace('\n', ' ')
+
 def markdown_table(table: pd.DataFrame) -> str:
-    "A DataFrame as a Markdown table (no index; `|` and `*` in cells escaped: the cells are plain text)."
-    cell = lambda v: str(v).replace('|', '\\|').replace('*', '\\*').replace('\n', ' ')
-    lines = ['| ' + ' | '.join(map(cell, table.columns)) + ' |', '|' + '---|'*len(table.columns)]
-    return '\n'.join(lines + ['| ' + ' | '.join(map(cell, row)) + ' |' for row in table.itertuples(index=False)])
+    "A DataFrame as a Markdown table (no index; its cells are plain text: `plain_markdown`)."
+    lines = ['| ' + ' | '.join(map(plain_markdown, table.columns)) + ' |', '|' + '---|'*len(table.columns)]
+    return '\n'.join(lines + ['| ' + ' | '.join(map(plain_markdown, row)) + ' |' for row in table.itertuples(index=False)])
