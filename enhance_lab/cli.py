@@ -349,7 +349,7 @@ def cmd_models(a) -> int:
         what = f"{c['task']} x{c['scale']}" if c['task'] == 'superres' else c['task']
         print(f"{name}: {what}, {path.stat().st_size/1e6:.1f} MB; "
               f"{c.get('steps')} steps on {c.get('train_photos')} photos in {c.get('wall_time_s', 0)/60:.0f} min on {card.get('machine', '?')}")
-        for k, v in card.get('scores', {}).items(): print(f"    {k}: {v:g}")          # 49, not 49.0
+        for k, v in card.get('scores', {}).items(): print(f"    {k}: {v:g}" if isinstance(v, (int, float)) else f"    {k}: {v}")   # 49, not 49.0
         for limit in card.get('limits', []): print(f"    limit: {limit}")                 # the release targets it misses (25_release_models)
     return 0
 
@@ -389,9 +389,11 @@ def main(argv: list[str] | None = None) -> int:
     import fastprogress.fastprogress as fp
     bars = fp.NO_BAR
     fp.NO_BAR = bars or not sys.stdout.isatty()        # progress bars only on a terminal: a pipe or a log gets no frames
-    try: code = COMMANDS[a.command](a)
+    try: code = COMMANDS[a.command](a); sys.stdout.flush()       # flushed here, where a closed pipe is caught
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr); code = 2
+    except BrokenPipeError:                            # the reader left early (`enhance-lab models | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()); code = 1
     finally: fp.NO_BAR = bars
     if argv is None: sys.exit(code)
     return code
