@@ -7,14 +7,14 @@ Docs: https://enhance-lab.github.io/enhance_lab/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #a4e9e347
 from __future__ import annotations
-import os
+import os, stat
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['PROFILES', 'DEGRADATIONS', 'IMAGENET_STATS', 'SCALES', 'TASKS', 'NORMS', 'PADDINGS', 'PRECISIONS', 'Profile',
-           'profile_name', 'get_profile', 'cache_dir', 'file_identity', 'atomic_write', 'data_dir', 'can_download',
-           'hub_cached', 'cpu_has_native_bf16', 'cuda_has_bf16', 'resolve_precision', 'autocast_dtype']
+           'profile_name', 'get_profile', 'cache_dir', 'file_identity', 'new_file_mode', 'atomic_write', 'data_dir',
+           'can_download', 'hub_cached', 'cpu_has_native_bf16', 'cuda_has_bf16', 'resolve_precision', 'autocast_dtype']
 
 # %% ../nbs/00_core.ipynb #7d7acbf3
 @dataclass(frozen=True)
@@ -103,6 +103,13 @@ def file_identity(path: str | Path) -> tuple | None:
     except FileNotFoundError: return None
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
+_UMASK = os.umask(0o022); os.umask(_UMASK)        # read once, at import: setting it again later would race other threads
+
+def new_file_mode(directory: bool = False, # the mode of a new directory rather than a file
+                 ) -> int:
+    "The permission bits `open` (or `mkdir`) gives a new file (or directory) under this process's umask."
+    return (0o777 if directory else 0o666) & ~_UMASK
+
 def atomic_write(path: str | Path,     # the file to write
                  write,                # `write(tmp)` writes the whole content to the temporary path `tmp`
                  exclusive: bool = False, # never replace a file: `FileExistsError` if `path` exists by the end
@@ -113,6 +120,9 @@ def atomic_write(path: str | Path,     # the file to write
     tmp = path.with_name(f".{path.name.encode()[:100].decode(errors='ignore')}.{os.getpid()}.part")   # fits any name that fits
     try:
         write(tmp)
+        try: mode = stat.S_IMODE(os.stat(path).st_mode)   # a replaced file keeps its permissions,
+        except FileNotFoundError: mode = new_file_mode()  # a new one gets the umask's, whatever `write` made (safetensors: 0600)
+        tmp.chmod(mode)
         if exclusive: os.link(tmp, path)
         else:
             if expect is not None and file_identity(path) != expect:

@@ -8,7 +8,7 @@ Docs: https://enhance-lab.github.io/enhance_lab/experiments.html.md"""
 
 # %% ../nbs/09a_experiments.ipynb #56a09d65
 from __future__ import annotations
-import hashlib, io, json, os, tempfile
+import ast, hashlib, io, json, os, tempfile, tokenize
 from contextlib import nullcontext, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +26,8 @@ from .training import Recipe, TrainingError, checkpoint_folder, recipe_learner, 
 # %% auto #0
 __all__ = ['RELEASE_RECIPES', 'T4_PEAK_TFLOPS', 'RESULT_MODULES', 'EXPERIMENTS', 'FINDING_COLUMNS', 'ExperimentSetup',
            'experiment_setup', 'release_runs', 'train_arguments', 'release_commands', 'train_release',
-           'experiment_model', 'shipped_beside', 'step_flops', 'gpu_training_estimate', 'code_fingerprint', 'run_key',
-           'reuse_or_run', 'train_run', 'verdict', 'record_findings', 'findings_table', 'plain_markdown',
+           'experiment_model', 'shipped_beside', 'step_flops', 'gpu_training_estimate', 'code_text', 'code_fingerprint',
+           'run_key', 'reuse_or_run', 'train_run', 'verdict', 'record_findings', 'findings_table', 'plain_markdown',
            'markdown_table']
 
 # %% ../nbs/09a_experiments.ipynb #31c31018
@@ -177,12 +177,25 @@ def gpu_training_estimate(name: str,                   # a release model: a key 
 # %% ../nbs/09a_experiments.ipynb #887a50e0
 RESULT_MODULES = ('core', 'images', 'data', 'models', 'features', 'losses', 'learners', 'inference', 'training', 'metrics', 'evaluation')
 
-def code_fingerprint(modules=RESULT_MODULES,  # the library modules whose sources count
+def code_text(source: str) -> str:
+    "Python `source` without its comments, docstrings, blank lines and trailing spaces: what the code does, not what it says."
+    lines = source.split('\n')
+    starts = [0]
+    for line in lines: starts.append(starts[-1] + len(line) + 1)
+    def at(row, col, in_bytes=False): return starts[row-1] + (len(lines[row-1].encode()[:col].decode(errors='ignore')) if in_bytes else col)
+    bodies = [n.body[0] for n in ast.walk(ast.parse(source)) if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))]
+    docs = [(at(d.lineno, d.col_offset, True), at(d.end_lineno, d.end_col_offset, True)) for d in bodies
+            if isinstance(d, ast.Expr) and isinstance(d.value, ast.Constant) and isinstance(d.value.value, str)]
+    comments = [(at(*t.start), at(*t.end)) for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type == tokenize.COMMENT]
+    for a, b in sorted(docs + comments, reverse=True): source = source[:a] + source[b:]   # from the end: earlier offsets stay valid
+    return '\n'.join(line.rstrip() for line in source.split('\n') if line.strip())
+
+def code_fingerprint(modules=RESULT_MODULES,  # the library modules whose code counts
                      root: str | Path | None = None, # where their sources are (default: the installed package)
                     ) -> str:
-    "First 16 hex digits of the sha256 of the sources of `modules`: what trained models and their measurements depend on."
+    "First 16 hex digits of the sha256 of the `code_text` of `modules`: what trained models and their measurements depend on."
     root, h = Path(root or Path(enhance_lab.__file__).parent), hashlib.sha256()
-    for m in modules: h.update((root/f'{m}.py').read_bytes())
+    for m in modules: h.update(code_text((root/f'{m}.py').read_text(encoding='utf-8')).encode())
     return h.hexdigest()[:16]
 
 def run_key(config: dict, seed: int, fingerprint: str | None = None) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # enhance_lab first: importing it silences, once, fastai's import-time notices (see `__init__.py`)
-from .core import DEGRADATIONS, PADDINGS, PRECISIONS, SCALES, atomic_write, get_profile
+from .core import DEGRADATIONS, PADDINGS, PRECISIONS, SCALES, atomic_write, get_profile, new_file_mode
 from .data import colorize_dls, load_style_image, style_dls, superres_dls
 from .learners import EpochSeed, ExpectedTime, distributed_context, enhance_learner
 from .losses import PRESETS, TERMS, EnhanceLoss
@@ -79,6 +79,8 @@ class Checkpoint(Callback):
         (tmp/'state.json').write_text(json.dumps({'epoch': self.epoch, 'n_epoch': self.n_epoch, 'steps': _steps_done(self.learn),
                                                   'config': _checkpoint_config(self.learn, self.extra), 'opt': opt_scalars,
                                                   'smooth_loss': [float(smooth.val), smooth.count]}))
+        for f in tmp.iterdir(): f.chmod(new_file_mode())                    # as a plain `open` and `mkdir` would make them
+        tmp.chmod(new_file_mode(directory=True))                             # (`mkdtemp` and `save_file` make them private)
         if (self.folder/name).exists(): shutil.rmtree(self.folder/name)
         tmp.rename(self.folder/name)
         atomic_write(self.folder/'latest.json', lambda p: p.write_text(json.dumps({'checkpoint': name, 'epoch': self.epoch})))
