@@ -8,7 +8,7 @@ Docs: https://enhance-lab.github.io/enhance_lab/experiments.html.md"""
 
 # %% ../nbs/09a_experiments.ipynb #56a09d65
 from __future__ import annotations
-import ast, hashlib, io, json, os, tempfile, tokenize
+import ast, functools, hashlib, io, json, os, tempfile, tokenize
 from contextlib import nullcontext, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,12 +190,14 @@ def code_text(source: str) -> str:
     for a, b in sorted(docs + comments, reverse=True): source = source[:a] + source[b:]   # from the end: earlier offsets stay valid
     return '\n'.join(line.rstrip() for line in source.split('\n') if line.strip())
 
+_code_text_of = functools.lru_cache(maxsize=32)(code_text)   # a run key per arm would parse the same sources again each time
+
 def code_fingerprint(modules=RESULT_MODULES,  # the library modules whose code counts
                      root: str | Path | None = None, # where their sources are (default: the installed package)
                     ) -> str:
     "First 16 hex digits of the sha256 of the `code_text` of `modules`: what trained models and their measurements depend on."
     root, h = Path(root or Path(enhance_lab.__file__).parent), hashlib.sha256()
-    for m in modules: h.update(code_text((root/f'{m}.py').read_text(encoding='utf-8')).encode())
+    for m in modules: h.update(_code_text_of((root/f'{m}.py').read_text(encoding='utf-8')).encode())
     return h.hexdigest()[:16]
 
 def run_key(config: dict, seed: int, fingerprint: str | None = None) -> str:
