@@ -34,7 +34,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('seeds', nargs='*', type=int, default=[0, 1], help="seeds to train, each over all arms (default 0 1)")
     parser.add_argument('--shard', default='0/1', help="i/n: train every n-th arm from the i-th (default 0/1: all)")
-    parser.add_argument('--arms', help="comma-separated arm names: train only these")
+    parser.add_argument('--arms', type=lambda names: names.split(','), help="comma-separated arm names: train only these")
     args = parser.parse_args()
     try: args.i, args.n = map(int, args.shard.split('/')); assert 0 <= args.i < args.n
     except (ValueError, AssertionError): parser.error(f"--shard {args.shard!r}: expected i/n with 0 <= i < n")
@@ -44,9 +44,9 @@ def parse_args():
 if __name__ == '__main__':
     args = parse_args()
     ns = notebook_namespace()
-    unknown = set((args.arms or '').split(',')) - set(ns['ARMS']) - {''}
+    unknown = set(args.arms or []) - set(ns['ARMS'])
     if unknown: sys.exit(f"--arms: no such arm {sorted(unknown)}; the arms are {list(ns['ARMS'])}")
-    arms = [a for a in ns['ARMS'] if not args.arms or a in args.arms.split(',')][args.i::args.n]
+    arms = [a for a in ns['ARMS'] if not args.arms or a in args.arms][args.i::args.n]
     print(f"shard {args.i} of {args.n}, {torch.get_num_threads()} thread(s), seeds {args.seeds}: {arms}", flush=True)
     for seed in args.seeds:
         for name in arms:
