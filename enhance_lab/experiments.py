@@ -10,7 +10,7 @@ Docs: https://enhance-lab.github.io/enhance_lab/experiments.html.md"""
 from __future__ import annotations
 import ast, functools, hashlib, io, json, os, tempfile, tokenize
 from contextlib import nullcontext, redirect_stdout
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -222,12 +222,18 @@ def reuse_or_run(folder: str | Path,                         # the run's folder:
     return table, info
 
 def train_run(recipe: Recipe, out: str | Path, steps: int, checkpoint_every: int = 250) -> Path:
-    "Train `recipe` into `out` from Python, quietly: resumed when an unfinished run of the same set-up is there, else from scratch."
+    "Train `recipe` into `out` from Python, quietly: reused when a finished run of the same set-up and code is there, resumed when an unfinished one is, else from scratch."
+    setup = json.dumps({'recipe': asdict(recipe), 'steps': steps, 'checkpoint_every': checkpoint_every, 'code': code_fingerprint()},
+                       sort_keys=True, default=str)
+    done, path = model_file(out, '.setup.json'), model_file(out)
+    if path.exists() and not checkpoint_folder(out).exists() and done.exists() and done.read_text() == setup: return path
+    done.unlink(missing_ok=True)
     with redirect_stdout(io.StringIO()):
-        if checkpoint_folder(out).exists():
-            try: return train(recipe, out, steps, checkpoint_every=checkpoint_every, resume=True)
-            except TrainingError: pass                 # a checkpoint of another set-up: start again
-        return train(recipe, out, steps, checkpoint_every=checkpoint_every, overwrite=True)
+        try: path = train(recipe, out, steps, checkpoint_every=checkpoint_every, resume=True) if checkpoint_folder(out).exists() else None
+        except TrainingError: path = None              # a checkpoint of another set-up: start again
+        path = path or train(recipe, out, steps, checkpoint_every=checkpoint_every, overwrite=True)
+    atomic_write(done, lambda p: p.write_text(setup))
+    return path
 
 # %% ../nbs/09a_experiments.ipynb #3a0664b8
 def verdict(scores_of: pd.Series,      # one score per (arm, seed): a Series with a two-level index
